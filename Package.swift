@@ -1,0 +1,67 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "reconcile",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "reconcile", targets: ["reconcile"]),
+        .library(name: "ReconcileCore", targets: ["ReconcileCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+    ],
+    targets: [
+        // Pure core: manifest model, observed state, planner, config hash, labels. No dependencies.
+        .target(name: "ReconcileCore"),
+        // YAML (Compose Specification + x-reconcile) to the core model, with positioned diagnostics.
+        .target(
+            name: "ReconcileManifest",
+            dependencies: ["ReconcileCore", .product(name: "Yams", package: "Yams")]
+        ),
+        // A typed async client of the Docker Engine API. Knows nothing of manifests or plans.
+        .target(
+            name: "DockerEngine",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Where the core meets the engine: observer, executor, lock.
+        .target(
+            name: "ReconcileRuntime",
+            dependencies: [
+                "ReconcileCore", "ReconcileManifest", "DockerEngine",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Argument parsing, views and exit codes.
+        .target(
+            name: "ReconcileCommands",
+            dependencies: [
+                "ReconcileCore", "ReconcileManifest", "DockerEngine", "ReconcileRuntime",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(name: "reconcile", dependencies: ["ReconcileCommands"]),
+        .executableTarget(name: "reconcile-bench", dependencies: ["ReconcileCore"]),
+        .target(name: "ReconcileTestSupport", dependencies: ["ReconcileCore", "DockerEngine"]),
+        .testTarget(name: "ReconcileCoreTests", dependencies: ["ReconcileCore", "ReconcileTestSupport"]),
+        .testTarget(name: "ReconcileManifestTests", dependencies: ["ReconcileManifest", "ReconcileCore"]),
+        .testTarget(name: "DockerEngineTests", dependencies: ["DockerEngine", "ReconcileTestSupport"]),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: [
+                "ReconcileCore", "ReconcileManifest", "DockerEngine", "ReconcileRuntime",
+                "ReconcileCommands", "ReconcileTestSupport",
+            ]
+        ),
+    ]
+)

@@ -1,0 +1,62 @@
+/// Every label key reconcile reads or writes, in one place.
+///
+/// Ownership is decided by these labels only: an object without `project` set to the
+/// project's name is never touched.
+public enum LabelKey {
+    /// The project that owns a container, network or volume.
+    public static let project = "io.reconcile.project"
+    /// The service a container is a replica of.
+    public static let service = "io.reconcile.service"
+    /// The replica slot number (1-based) a container fills.
+    public static let replica = "io.reconcile.replica"
+    /// The hash of everything in the container's configuration that forces a recreate.
+    public static let configHash = "io.reconcile.config-hash"
+    /// The container's hashed configuration as JSON, secret values masked, so a plan can
+    /// name each changed field with its old value without inspecting the container.
+    public static let config = "io.reconcile.config"
+    /// Set on a container started next to an old replica during a start-first rollout;
+    /// it is renamed and relabelled once the old replica is gone.
+    public static let surge = "io.reconcile.surge"
+    /// The network or volume key in the manifest.
+    public static let resourceKey = "io.reconcile.key"
+    /// Marks the engine-side lock object of a project.
+    public static let lock = "io.reconcile.lock"
+    /// Who holds a lock: "user@host pid N since T".
+    public static let lockHolder = "io.reconcile.lock.holder"
+    /// The GPU device ids a replica was placed on, comma-separated.
+    public static let gpus = "io.reconcile.gpus"
+    /// The reconcile version that created the object.
+    public static let version = "io.reconcile.version"
+}
+
+/// Engine-side names derived from the project.
+public enum Naming {
+    /// "<project>-<service>-<n>": the name of a replica's container.
+    public static func containerName(project: String, service: String, replica: Int) -> String {
+        "\(project)-\(service)-\(replica)"
+    }
+
+    /// The temporary name of a start-first surge container for a replica slot.
+    public static func surgeName(project: String, service: String, replica: Int) -> String {
+        "\(project)-\(service)-\(replica)-next"
+    }
+
+    /// "<project>_<key>": Compose's default engine name of a network or volume.
+    public static func resourceName(project: String, key: String) -> String {
+        "\(project)_\(key)"
+    }
+
+    /// Normalises a name to what Compose accepts as a project name: lowercase letters,
+    /// digits, dashes and underscores, starting with a letter or digit.
+    public static func normalizeProjectName(_ raw: String) -> String {
+        let lowered = raw.lowercased()
+        var out = ""
+        for ch in lowered.unicodeScalars {
+            if ("a"..."z").contains(ch) || ("0"..."9").contains(ch) || ch == "-" || ch == "_" {
+                out.unicodeScalars.append(ch)
+            }
+        }
+        while let first = out.first, first == "-" || first == "_" { out.removeFirst() }
+        return out
+    }
+}

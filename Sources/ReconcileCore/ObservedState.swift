@@ -1,0 +1,105 @@
+/// What the engine holds, read once per pass. The planner's only view of the host.
+///
+/// The observer fills it from a single label-filtered container list plus the network,
+/// volume and image lists; `reconcile status --output json` writes it and
+/// `reconcile plan --state FILE` reads it back.
+public struct ObservedState: Sendable, Equatable, Codable {
+    /// Containers labelled with the project (and, for GPU placement, foreign containers
+    /// that hold GPUs: those have no `io.reconcile.project` label of ours).
+    public var containers: [ObservedContainer]
+    public var networks: [ObservedNetwork]
+    public var volumes: [ObservedVolume]
+    /// Image reference → image id, for the references the project uses that exist on the host.
+    public var images: [String: String]
+    /// The host's GPUs, when known.
+    public var gpus: [GPUDevice]?
+
+    public init(
+        containers: [ObservedContainer] = [], networks: [ObservedNetwork] = [], volumes: [ObservedVolume] = [],
+        images: [String: String] = [:], gpus: [GPUDevice]? = nil
+    ) {
+        self.containers = containers
+        self.networks = networks
+        self.volumes = volumes
+        self.images = images
+        self.gpus = gpus
+    }
+
+    /// An empty host.
+    public static let empty = ObservedState()
+}
+
+public struct ObservedContainer: Sendable, Equatable, Codable {
+    public enum State: String, Sendable, Codable {
+        case created, running, paused, restarting, removing, exited, dead
+    }
+    public enum Health: String, Sendable, Codable {
+        case none, starting, healthy, unhealthy
+    }
+
+    public var id: String
+    /// Without the leading slash.
+    public var name: String
+    public var labels: [String: String]
+    /// The image reference the container was created from.
+    public var image: String
+    /// The image id (sha256:…) the container runs.
+    public var imageID: String
+    public var state: State
+    public var health: Health
+    /// Unix seconds.
+    public var created: Int64
+    /// GPU device ids the container holds (from `HostConfig.DeviceRequests`).
+    public var gpuDeviceIDs: [String]
+    /// Exit code when exited.
+    public var exitCode: Int?
+
+    public init(
+        id: String, name: String, labels: [String: String], image: String, imageID: String = "",
+        state: State = .running, health: Health = .none, created: Int64 = 0, gpuDeviceIDs: [String] = [],
+        exitCode: Int? = nil
+    ) {
+        self.id = id
+        self.name = name
+        self.labels = labels
+        self.image = image
+        self.imageID = imageID
+        self.state = state
+        self.health = health
+        self.created = created
+        self.gpuDeviceIDs = gpuDeviceIDs
+        self.exitCode = exitCode
+    }
+
+    public var project: String? { labels[LabelKey.project] }
+    public var service: String? { labels[LabelKey.service] }
+    public var replica: Int? { labels[LabelKey.replica].flatMap { Int($0) } }
+    public var configHash: String? { labels[LabelKey.configHash] }
+    public var isSurge: Bool { labels[LabelKey.surge] == "true" }
+}
+
+public struct ObservedNetwork: Sendable, Equatable, Codable {
+    public var id: String
+    public var name: String
+    public var labels: [String: String]
+    public var driver: String
+
+    public init(id: String, name: String, labels: [String: String] = [:], driver: String = "bridge") {
+        self.id = id
+        self.name = name
+        self.labels = labels
+        self.driver = driver
+    }
+}
+
+public struct ObservedVolume: Sendable, Equatable, Codable {
+    public var name: String
+    public var labels: [String: String]
+    public var driver: String
+
+    public init(name: String, labels: [String: String] = [:], driver: String = "local") {
+        self.name = name
+        self.labels = labels
+        self.driver = driver
+    }
+}

@@ -1,0 +1,3 @@
+import ReconcileCommands
+
+await ReconcileCommand.main()
