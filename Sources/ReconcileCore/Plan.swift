@@ -1,0 +1,183 @@
+/// What the planner decided: a list of steps, each one engine-side change to one resource,
+/// with the reason a person reads. Pure data; the executor carries it out, the views render it.
+public struct Plan: Sendable, Equatable, Codable {
+    public var project: String
+    public var steps: [PlanStep]
+    /// Things a person should know that change nothing (kept services, foreign objects, …).
+    public var warnings: [String]
+    /// Replicas that already match the manifest.
+    public var unchanged: Int
+
+    public init(project: String, steps: [PlanStep] = [], warnings: [String] = [], unchanged: Int = 0) {
+        self.project = project
+        self.steps = steps
+        self.warnings = warnings
+        self.unchanged = unchanged
+    }
+
+    public var isEmpty: Bool { steps.isEmpty }
+
+    public var summary: Summary {
+        var summary = Summary(unchanged: unchanged)
+        for step in steps {
+            switch step.action.kind {
+            case .create: summary.create += 1
+            case .update: summary.update += 1
+            case .recreate: summary.recreate += 1
+            case .remove: summary.remove += 1
+            }
+        }
+        return summary
+    }
+
+    public struct Summary: Sendable, Equatable, Codable {
+        public var create = 0
+        public var update = 0
+        public var recreate = 0
+        public var remove = 0
+        public var unchanged = 0
+    }
+
+    enum CodingKeys: String, CodingKey { case project, steps, warnings, summary }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        project = try container.decode(String.self, forKey: .project)
+        steps = try container.decode([PlanStep].self, forKey: .steps)
+        warnings = try container.decodeIfPresent([String].self, forKey: .warnings) ?? []
+        unchanged = try container.decodeIfPresent(Summary.self, forKey: .summary)?.unchanged ?? 0
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(project, forKey: .project)
+        try container.encode(steps, forKey: .steps)
+        try container.encode(warnings, forKey: .warnings)
+        try container.encode(summary, forKey: .summary)
+    }
+}
+
+public enum PlanAction: String, Sendable, Equatable, Codable, CaseIterable {
+    case create
+    /// Start a replica that exists with the right configuration but is not running.
+    case start
+    case recreate
+    case remove
+    case createNetwork = "create-network"
+    case createVolume = "create-volume"
+    case removeNetwork = "remove-network"
+
+    public enum Kind: Sendable { case create, update, recreate, remove }
+
+    public var kind: Kind {
+        switch self {
+        case .create, .createNetwork, .createVolume: return .create
+        case .start: return .update
+        case .recreate: return .recreate
+        case .remove, .removeNetwork: return .remove
+        }
+    }
+
+    /// `+` create, `~` update in place, `±` recreate, `-` remove.
+    public var symbol: String {
+        switch kind {
+        case .create: return "+"
+        case .update: return "~"
+        case .recreate: return "±"
+        case .remove: return "-"
+        }
+    }
+}
+
+/// How a replica is replaced.
+public enum RolloutStrategy: String, Sendable, Equatable, Codable {
+    /// Start the new container under a temporary name, wait for it to be healthy, then
+    /// remove the old one and rename the new one: no moment with fewer replicas serving.
+    case startFirst = "start-first"
+    /// Stop and remove the old container, then create the new one.
+    case stopFirst = "stop-first"
+}
+
+public struct FieldChange: Sendable, Equatable, Codable {
+    /// The field's path in manifest spelling, e.g. "environment.LOG_LEVEL".
+    public var field: String
+    /// Display values; nil when absent on that side. Secret values read `(sensitive)`.
+    public var from: String?
+    public var to: String?
+
+    public init(field: String, from: String?, to: String?) {
+        self.field = field
+        self.from = from
+        self.to = to
+    }
+}
+
+public struct PlanStep: Sendable, Equatable, Codable {
+    /// Index in `Plan.steps`.
+    public var id: Int
+    /// "service:api:2", "network:default", "volume:data".
+    public var resource: String
+    public var action: PlanAction
+    /// For people only; never branched on.
+    public var reason: String
+    public var changes: [FieldChange]
+    /// Ids of steps that must finish first.
+    public var dependsOn: [Int]
+
+    /// For container steps: the service and replica slot.
+    public var service: String?
+    public var replica: Int?
+    /// The container's final name (create, recreate) or current name (start, remove).
+    public var containerName: String?
+    /// The existing container this step replaces, starts or removes.
+    public var containerID: String?
+    /// The config hash the new container gets (create, recreate).
+    public var configHash: String?
+    /// For recreate: how.
+    public var strategy: RolloutStrategy?
+    /// GPU device ids the replica is placed on.
+    public var gpus: [String]?
+    /// For network and volume steps: the engine-side name.
+    public var engineName: String?
+
+    public init(
+        id: Int = 0, resource: String, action: PlanAction, reason: String, changes: [FieldChange] = [],
+        dependsOn: [Int] = [], service: String? = nil, replica: Int? = nil, containerName: String? = nil,
+        containerID: String? = nil, configHash: String? = nil, strategy: RolloutStrategy? = nil,
+        gpus: [String]? = nil, engineName: String? = nil
+    ) {
+        self.id = id
+        self.resource = resource
+        self.action = action
+        self.reason = reason
+        self.changes = changes
+        self.dependsOn = dependsOn
+        self.service = service
+        self.replica = replica
+        self.containerName = containerName
+        self.containerID = containerID
+        self.configHash = configHash
+        self.strategy = strategy
+        self.gpus = gpus
+        self.engineName = engineName
+    }
+}
+
+/// Options that change what is planned.
+public struct PlanOptions: Sendable, Equatable {
+    /// Remove containers of services no longer in the manifest, and networks no longer declared.
+    public var prune: Bool
+
+    public init(prune: Bool = false) {
+        self.prune = prune
+    }
+}
+
+/// The desired state cannot be reached; nothing should be applied.
+public struct PlanningError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var problems: [String]
+
+    public init(problems: [String]) { self.problems = problems }
+
+    public var description: String { problems.joined(separator: "\n") }
+}

@@ -1,0 +1,75 @@
+import Foundation
+import ReconcileCore
+
+/// A host held in memory: applies a plan's steps to an `ObservedState` the way the real
+/// executor changes the engine, so planner properties (convergence, idempotence) can be
+/// checked without Docker.
+///
+/// Limits: containers start instantly and are `running` with no health status; image ids
+/// come from `state.images`; rollout order, health gates and failures are not modelled.
+public struct InMemoryHost: Sendable {
+    public var state: ObservedState
+    private var nextID = 1
+
+    public init(state: ObservedState = .empty) {
+        self.state = state
+    }
+
+    public mutating func apply(_ plan: Plan, desired: Project) {
+        for step in plan.steps {
+            switch step.action {
+            case .createNetwork:
+                state.networks.append(
+                    ObservedNetwork(
+                        id: newID(), name: step.engineName ?? "",
+                        labels: [LabelKey.project: desired.name, LabelKey.resourceKey: resourceKey(step)]))
+            case .createVolume:
+                state.volumes.append(
+                    ObservedVolume(
+                        name: step.engineName ?? "", labels: [LabelKey.project: desired.name, LabelKey.resourceKey: resourceKey(step)]))
+            case .removeNetwork:
+                state.networks.removeAll { $0.name == step.engineName }
+            case .remove:
+                state.containers.removeAll { $0.id == step.containerID }
+            case .start:
+                if let index = state.containers.firstIndex(where: { $0.id == step.containerID }) {
+                    state.containers[index].state = .running
+                    state.containers[index].exitCode = nil
+                }
+            case .create, .recreate:
+                if step.action == .recreate { state.containers.removeAll { $0.id == step.containerID } }
+                guard let name = step.service, let service = desired.service(named: name), let replica = step.replica else { continue }
+                let config = ReplicaConfig(service: service, project: desired)
+                state.containers.append(
+                    ObservedContainer(
+                        id: newID(), name: step.containerName ?? "",
+                        labels: config.containerLabels(project: desired.name, service: service, replica: replica),
+                        image: service.image, imageID: state.images[service.image] ?? "", state: .running))
+            }
+        }
+    }
+
+    private func resourceKey(_ step: PlanStep) -> String {
+        String(step.resource.split(separator: ":", maxSplits: 1).last ?? "")
+    }
+
+    private mutating func newID() -> String {
+        defer { nextID += 1 }
+        return String(format: "%064x", nextID)
+    }
+}
+
+/// A small deterministic random generator for property tests (SplitMix64).
+public struct SeededGenerator: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+
+    public init(seed: UInt64) { state = seed }
+
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
