@@ -22,6 +22,9 @@ struct Planner {
     private var volumeSteps: [String: Int] = [:]
     /// Step ids of each service's container steps, so dependents can wait for them.
     private var serviceSteps: [String: [Int]] = [:]
+    /// Field maps of configs already flattened: replicas of one service share them.
+    private var desiredFields: [String: [String: String]] = [:]
+    private var observedFields: [String: [String: String]] = [:]
 
     init(desired: Project, observed: ObservedState, options: PlanOptions) {
         self.desired = desired
@@ -37,8 +40,8 @@ struct Planner {
         for container in ours {
             byService[container.service ?? "", default: []].append(container)
         }
-        for service in serviceOrder() {
-            planService(service, observed: byService[service.name] ?? [])
+        for index in serviceOrder() {
+            planService(desired.services[index], observed: byService[desired.services[index].name] ?? [])
         }
         planOrphans(byService)
         planNetworkPrune()
@@ -100,27 +103,30 @@ struct Planner {
 
     // MARK: services
 
-    /// Services in `depends_on` order (dependencies first), ties by name. A cycle is a problem.
-    private mutating func serviceOrder() -> [Service] {
-        var order: [Service] = []
-        var state: [String: Int] = [:]  // 1 visiting, 2 done
+    /// Indices of services in `depends_on` order (dependencies first), ties by name. A cycle is a problem.
+    private mutating func serviceOrder() -> [Int] {
+        let services = desired.services
+        let index = Dictionary(services.indices.map { (services[$0].name, $0) }, uniquingKeysWith: { first, _ in first })
+        var order: [Int] = []
+        order.reserveCapacity(services.count)
+        var state = [UInt8](repeating: 0, count: services.count)  // 1 visiting, 2 done
         var cycle: [String]? = nil
-        func visit(_ service: Service, path: [String]) {
-            if state[service.name] == 2 { return }
-            if state[service.name] == 1 {
-                if cycle == nil { cycle = path + [service.name] }
+        func visit(_ i: Int, path: [String]) {
+            if state[i] == 2 { return }
+            if state[i] == 1 {
+                if cycle == nil { cycle = path + [services[i].name] }
                 return
             }
-            state[service.name] = 1
-            for dependency in service.dependsOn.sorted(by: { $0.service < $1.service }) {
-                if let next = desired.service(named: dependency.service) {
-                    visit(next, path: path + [service.name])
+            state[i] = 1
+            if !services[i].dependsOn.isEmpty {
+                for dependency in services[i].dependsOn.sorted(by: { $0.service < $1.service }) {
+                    if let next = index[dependency.service] { visit(next, path: path + [services[i].name]) }
                 }
             }
-            state[service.name] = 2
-            order.append(service)
+            state[i] = 2
+            order.append(i)
         }
-        for service in desired.services { visit(service, path: []) }
+        for i in services.indices { visit(i, path: []) }
         if let cycle {
             problems.append("depends_on has a cycle: \(cycle.joined(separator: " → "))")
         }
@@ -142,7 +148,11 @@ struct Planner {
             return true
         }
 
-        // Leftovers of an interrupted start-first rollout, and containers without a valid slot.
+        // Leftovers of an interrupted start-first rollout, and containers without a valid slot,
+        // visited in a fixed order so the plan does not depend on the engine's listing order.
+        let containers = containers.count < 2 ? containers : containers.sorted {
+            ($0.replica ?? 0, $0.name, $0.id) < ($1.replica ?? 0, $1.name, $1.id)
+        }
         var slots: [Int: [ObservedContainer]] = [:]
         for container in containers {
             if container.isSurge {
@@ -201,7 +211,7 @@ struct Planner {
                 if container.state == .dead {
                     reason = "container is dead"
                 } else if container.configHash != hash {
-                    changes = fieldChanges(from: container, to: masked)
+                    changes = fieldChanges(from: container, to: masked, hash: hash)
                     reason = "configuration changed"
                 } else {
                     reason = "image \(service.image) now points to a different image"
@@ -296,12 +306,12 @@ struct Planner {
         }
     }
 
-    private func fieldChanges(from container: ObservedContainer, to desired: ReplicaConfig) -> [FieldChange] {
-        guard let label = container.labels[LabelKey.config], let old = ReplicaConfig.decode(label: label) else {
-            return [FieldChange(field: "config hash", from: container.configHash.map { String($0.prefix(12)) }, to: String(desired.hash().prefix(12)))]
+    private mutating func fieldChanges(from container: ObservedContainer, to desired: ReplicaConfig, hash: String) -> [FieldChange] {
+        guard let label = container.labels[LabelKey.config], let before = decodedFields(label) else {
+            return [FieldChange(field: "config hash", from: container.configHash.map { String($0.prefix(12)) }, to: String(hash.prefix(12)))]
         }
-        let before = old.fields()
-        let after = desired.fields()
+        let after = desiredFields[hash] ?? desired.fields()
+        desiredFields[hash] = after
         var changes: [FieldChange] = []
         for field in Set(before.keys).union(after.keys).sorted() where before[field] != after[field] {
             changes.append(FieldChange(field: field, from: before[field], to: after[field]))
@@ -311,6 +321,14 @@ struct Planner {
             changes.append(FieldChange(field: "secret_env", from: ReplicaConfig.sensitive, to: ReplicaConfig.sensitive))
         }
         return changes
+    }
+
+    private mutating func decodedFields(_ label: String) -> [String: String]? {
+        if let cached = observedFields[label] { return cached }
+        guard let config = ReplicaConfig.decode(label: label) else { return nil }
+        let fields = config.fields()
+        observedFields[label] = fields
+        return fields
     }
 
     // MARK: orphans

@@ -103,10 +103,6 @@ public struct ReplicaConfig: Sendable, Equatable, Codable {
         return String(decoding: data, as: UTF8.self)
     }
 
-    /// The config hash stored in `io.reconcile.config-hash`: SHA-256 of the canonical JSON,
-    /// secret values included so that changing a secret recreates the replica.
-    public func hash() -> String { SHA256.hex(canonicalJSON()) }
-
     /// Decodes a config stored in the `io.reconcile.config` label.
     public static func decode(label: String) -> ReplicaConfig? {
         try? JSONDecoder().decode(ReplicaConfig.self, from: Data(label.utf8))

@@ -251,3 +251,41 @@ struct PlannerTests {
                 == "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
     }
 }
+
+@Suite("Config hash")
+struct ConfigHashTests {
+    @Test("every stored property of ReplicaConfig is covered by the hash")
+    func coverage() {
+        let project = stack()
+        let base = ReplicaConfig(service: project.services[0], project: project)
+        // A new stored property must be added to hash() and counted here.
+        #expect(Mirror(reflecting: base).children.count == 28)
+        let mutations: [(String, (inout ReplicaConfig) -> Void)] = [
+            ("image", { $0.image = "x" }), ("command", { $0.command = ["x"] }), ("entrypoint", { $0.entrypoint = ["x"] }),
+            ("environment", { $0.environment["X"] = "1" }), ("ports", { $0.ports = [PortMapping(target: 1)] }),
+            ("expose", { $0.expose = ["1"] }), ("mounts", { $0.mounts = [Mount(type: .tmpfs, source: nil, target: "/t")] }), ("networks", { $0.networks = [] }),
+            ("healthcheck", { $0.healthcheck = Healthcheck(retries: 2) }), ("restart", { $0.restart = "always" }),
+            ("labels", { $0.labels["a"] = "b" }), ("workingDir", { $0.workingDir = "/x" }), ("user", { $0.user = "1" }),
+            ("stopSignal", { $0.stopSignal = "SIGINT" }), ("stopGracePeriod", { $0.stopGracePeriod = 1 }),
+            ("limits", { $0.limits.cpus = 1 }), ("devices", { $0.devices = [DeviceRequest(count: .all)] }),
+            ("initProcess", { $0.initProcess = true }), ("shmSize", { $0.shmSize = 1 }), ("ipc", { $0.ipc = "host" }),
+            ("ulimits", { $0.ulimits = [Ulimit(name: "nofile", soft: 1, hard: 2)] }), ("tmpfs", { $0.tmpfs = ["/t"] }),
+            ("extraHosts", { $0.extraHosts = ["a:1.2.3.4"] }), ("hostname", { $0.hostname = "h" }),
+            ("capAdd", { $0.capAdd = ["NET_ADMIN"] }), ("capDrop", { $0.capDrop = ["ALL"] }),
+            ("logging", { $0.logging = Logging(driver: "none") }), ("runtime", { $0.runtime = "nvidia" }),
+        ]
+        for (name, mutate) in mutations {
+            var changed = base
+            mutate(&changed)
+            #expect(changed.hash() != base.hash(), "changing \(name) must change the hash")
+        }
+        // An empty value and an absent one differ; moving a boundary between two values changes the hash.
+        var a = base, b = base
+        a.command = ["ab", "c"]
+        b.command = ["a", "bc"]
+        #expect(a.hash() != b.hash())
+        a.workingDir = ""
+        b = base
+        #expect(a.hash() != b.hash())
+    }
+}
