@@ -1,0 +1,331 @@
+import AsyncHTTPClient
+import Foundation
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+
+/// A typed async client of the Docker Engine API.
+///
+/// Every endpoint goes through one ``send(_:_:query:body:timeout:versioned:)``:
+/// it prefixes the path with the negotiated `/v1.xx`, counts the request, sets
+/// the headers, and turns failures into ``DockerError``. The endpoint groups
+/// (`Containers.swift`, `Networks.swift`, …) are thin typed wrappers over it.
+///
+/// Call ``shutdown()`` when done.
+public final class DockerClient: Sendable {
+    public let configuration: Configuration
+    private let http: HTTPClient
+    private let state = NIOLockedValueBox(State())
+
+    private struct State {
+        var requestCount = 0
+        var negotiation: Task<APIVersion, any Error>?
+    }
+
+    public init(configuration: Configuration) throws {
+        self.configuration = configuration
+        var httpConfiguration = HTTPClient.Configuration(
+            timeout: .init(connect: configuration.connectTimeout, read: nil))
+        httpConfiguration.connectionPool = .init(idleTimeout: .seconds(30))
+        // The engine never redirects; a 3xx (304 Not Modified) is an answer.
+        httpConfiguration.redirectConfiguration = .disallow
+        if case .tcp = configuration.endpoint, let files = configuration.tls {
+            httpConfiguration.tlsConfiguration = try Self.makeTLSConfiguration(files)
+        }
+        self.http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: httpConfiguration)
+    }
+
+    /// A client configured as the docker CLI would be; see ``Configuration/fromEnvironment(host:environment:)``.
+    public static func fromEnvironment(host: String? = nil) throws -> DockerClient {
+        try DockerClient(configuration: .fromEnvironment(host: host))
+    }
+
+    /// Closes the connections. The client cannot be used afterwards.
+    public func shutdown() async throws {
+        state.withLockedValue { $0.negotiation?.cancel() }
+        try await http.shutdown()
+    }
+
+    /// The number of HTTP requests sent so far, `GET /version` included.
+    public var requestCount: Int { state.withLockedValue { $0.requestCount } }
+
+    /// The endpoint as people write it, for messages.
+    public var endpointDescription: String { configuration.endpoint.description }
+
+    // MARK: - Version negotiation
+
+    /// The API version in use: ``Configuration/apiVersion`` if pinned, otherwise
+    /// `min(engine's, APIVersion.maximumSupported)` from one `GET /version`.
+    /// Throws `.transport` for an engine older than ``APIVersion/minimumSupported``.
+    public func apiVersion() async throws -> APIVersion {
+        if let pinned = configuration.apiVersion { return pinned }
+        let task = state.withLockedValue { state -> Task<APIVersion, any Error> in
+            if let existing = state.negotiation { return existing }
+            let task = Task { try await self.negotiate() }
+            state.negotiation = task
+            return task
+        }
+        do {
+            return try await task.value
+        } catch {
+            // Forget a failed negotiation so that the next call tries again.
+            state.withLockedValue { if $0.negotiation == task { $0.negotiation = nil } }
+            throw error
+        }
+    }
+
+    private func negotiate() async throws -> APIVersion {
+        let version: SystemVersion = try await decode(
+            send(.GET, "/version", versioned: false), as: SystemVersion.self, method: .GET, path: "/version")
+        guard let server = APIVersion(version.apiVersion) else {
+            throw DockerError.decoding(
+                type: "APIVersion", method: "GET", path: "/version",
+                underlying: DockerConfigurationError("ApiVersion '\(version.apiVersion)' is not a version"))
+        }
+        guard let chosen = APIVersion.negotiate(server: server) else {
+            throw DockerError.transport(
+                message:
+                    "the Docker engine at \(endpointDescription) speaks API \(server) (Docker \(version.version)), older than \(APIVersion.minimumSupported) (Docker 20.10) which reconcile needs; upgrade Docker",
+                underlying: nil)
+        }
+        return chosen
+    }
+
+    // MARK: - Requests
+
+    /// A fully read response.
+    public struct Response: Sendable {
+        public var status: Int
+        public var headers: HTTPHeaders
+        public var body: ByteBuffer
+
+        public var bytes: [UInt8] { Array(body.readableBytesView) }
+    }
+
+    /// The largest body read into memory (a long container list or log).
+    static let maximumBodySize = 256 * 1024 * 1024
+
+    /// Sends one request and reads the whole body. Statuses >= 400 throw
+    /// `.status` with the engine's message; 1xx–3xx are returned.
+    func send(
+        _ method: HTTPMethod,
+        _ path: String,
+        query: [(String, String)] = [],
+        body: ByteBuffer? = nil,
+        timeout: TimeAmount? = nil,
+        versioned: Bool = true
+    ) async throws -> Response {
+        let response = try await open(method, path, query: query, body: body, timeout: timeout, versioned: versioned)
+        do {
+            let bytes = try await response.body.collect(upTo: Self.maximumBodySize)
+            return Response(status: Int(response.status.code), headers: response.headers, body: bytes)
+        } catch {
+            throw transportError(error)
+        }
+    }
+
+    /// Sends one request and returns as soon as the head arrives, with the body
+    /// still streaming (events, followed logs). `timeout` nil means no deadline.
+    func open(
+        _ method: HTTPMethod,
+        _ path: String,
+        query: [(String, String)] = [],
+        body: ByteBuffer? = nil,
+        timeout: TimeAmount?,
+        versioned: Bool = true
+    ) async throws -> HTTPClientResponse {
+        let prefix = versioned ? "/v\(try await apiVersion())" : ""
+        var request = HTTPClientRequest(url: url(prefix + path, query: query))
+        request.method = method
+        if case .unix = configuration.endpoint {
+            // AHC sends an empty Host header over unix sockets, which the engine rejects with 400.
+            request.headers.replaceOrAdd(name: "Host", value: "docker")
+        }
+        request.headers.add(name: "User-Agent", value: "reconcile-docker-engine")
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(body)
+        }
+        state.withLockedValue { $0.requestCount += 1 }
+
+        let response: HTTPClientResponse
+        do {
+            let deadline: NIODeadline = timeout.map { .now() + $0 } ?? .distantFuture
+            response = try await http.execute(request, deadline: deadline)
+        } catch {
+            throw transportError(error)
+        }
+        guard response.status.code < 400 else {
+            let bytes = try? await response.body.collect(upTo: 1024 * 1024)
+            throw DockerError.status(
+                code: Int(response.status.code),
+                message: Self.engineMessage(bytes, status: response.status),
+                method: method.rawValue,
+                path: prefix + path)
+        }
+        return response
+    }
+
+    /// Decodes a response body, naming the call in the error.
+    func decode<T: Decodable>(_ response: Response, as type: T.Type, method: HTTPMethod, path: String) throws -> T {
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(response.body.readableBytesView))
+        } catch {
+            throw DockerError.decoding(type: String(describing: T.self), method: method.rawValue, path: path, underlying: error)
+        }
+    }
+
+    /// `GET path`, decoded as `T`.
+    func get<T: Decodable>(_ path: String, query: [(String, String)] = [], as type: T.Type = T.self) async throws -> T {
+        try decode(await send(.GET, path, query: query), as: T.self, method: .GET, path: path)
+    }
+
+    /// `POST path` with a JSON body, decoded as `T`.
+    func post<T: Decodable>(
+        _ path: String, query: [(String, String)] = [], body: some Encodable, as type: T.Type = T.self
+    ) async throws -> T {
+        try decode(await send(.POST, path, query: query, body: encode(body)), as: T.self, method: .POST, path: path)
+    }
+
+    /// `POST path`, the body ignored; returns the status (204, or 304 for "already so").
+    @discardableResult
+    func post(
+        _ path: String, query: [(String, String)] = [], body: (any Encodable)? = nil, timeout: TimeAmount? = nil
+    ) async throws -> Int {
+        let encoded = try body.map { try encode($0) }
+        return try await send(.POST, path, query: query, body: encoded, timeout: timeout).status
+    }
+
+    /// `DELETE path`, the body ignored.
+    func delete(_ path: String, query: [(String, String)] = []) async throws {
+        _ = try await send(.DELETE, path, query: query)
+    }
+
+    func encode(_ value: any Encodable) throws -> ByteBuffer {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return ByteBuffer(bytes: try encoder.encode(value))
+    }
+
+    // MARK: - URLs
+
+    private func url(_ path: String, query: [(String, String)]) -> String {
+        var url: String
+        switch configuration.endpoint {
+        case .unix(let socketPath):
+            let host = socketPath.addingPercentEncoding(withAllowedCharacters: .urlHostAllowed) ?? socketPath
+            url = "http+unix://\(host)"
+        case .tcp(let host, let port):
+            let scheme = configuration.tls == nil ? "http" : "https"
+            let hostPart = host.contains(":") ? "[\(host)]" : host
+            url = "\(scheme)://\(hostPart):\(port)"
+        }
+        url += path
+        if !query.isEmpty {
+            url += "?" + query.map { "\(Self.percentEncode($0.0))=\(Self.percentEncode($0.1))" }.joined(separator: "&")
+        }
+        return url
+    }
+
+    private static let unreserved: CharacterSet = {
+        var set = CharacterSet()
+        set.insert(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+        return set
+    }()
+
+    /// Percent-encodes everything but RFC 3986's unreserved characters.
+    static func percentEncode(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: unreserved) ?? text
+    }
+
+    /// One path segment (a container name, an ID); `/` and `:` are kept so image
+    /// references such as `library/busybox:1` reach the engine's router intact.
+    static func pathSegment(_ text: String, keepingSlashes: Bool = false) -> String {
+        var allowed = unreserved
+        allowed.insert(charactersIn: ":@")
+        if keepingSlashes { allowed.insert("/") }
+        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
+    }
+
+    // MARK: - Errors
+
+    /// The engine's `{"message": "..."}`, or the body as text, or the status reason.
+    static func engineMessage(_ body: ByteBuffer?, status: HTTPResponseStatus) -> String {
+        struct ErrorResponse: Decodable {
+            var message: String
+            enum CodingKeys: String, CodingKey { case message }
+        }
+        guard let body, body.readableBytes > 0 else { return status.reasonPhrase }
+        let data = Data(body.readableBytesView)
+        if let decoded = try? JSONDecoder().decode(ErrorResponse.self, from: data) { return decoded.message }
+        let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return text.isEmpty ? status.reasonPhrase : text
+    }
+
+    private func transportError(_ error: any Error) -> any Error {
+        if error is DockerError || error is CancellationError { return error }
+        let reason = Self.transportReason(error, endpoint: configuration.endpoint)
+        let hint: String
+        switch configuration.endpoint {
+        case .unix: hint = "is dockerd running? set --host or DOCKER_HOST"
+        case .tcp: hint = "is dockerd listening there? set --host or DOCKER_HOST"
+        }
+        return DockerError.transport(
+            message: "cannot reach the Docker engine at \(endpointDescription): \(reason); \(hint)",
+            underlying: error)
+    }
+
+    /// A few words for why the connection failed.
+    static func transportReason(_ error: any Error, endpoint: DockerEndpoint) -> String {
+        // The socket file is the most common culprit, and the clearest thing to name.
+        if case .unix(let path) = endpoint, !FileManager.default.fileExists(atPath: path) {
+            return "no such socket"
+        }
+        if let io = error as? IOError {
+            switch io.errnoCode {
+            case ENOENT: return "no such socket"
+            case ECONNREFUSED: return "connection refused"
+            case EACCES, EPERM: return "permission denied"
+            default: return String(cString: strerror(io.errnoCode)).lowercased()
+            }
+        }
+        if let client = error as? HTTPClientError {
+            switch client {
+            case .connectTimeout: return "connection timed out"
+            case .deadlineExceeded: return "the request timed out"
+            case .readTimeout: return "the engine stopped answering"
+            case .remoteConnectionClosed: return "the engine closed the connection"
+            default: return "\(client)"
+            }
+        }
+        if error is NIOSSLError { return "TLS failed (\(error))" }
+        if let connection = error as? NIOConnectionError, let first = connection.connectionErrors.first {
+            return transportReason(first.error, endpoint: endpoint)
+        }
+        return "\(error)"
+    }
+
+    // MARK: - TLS
+
+    static func makeTLSConfiguration(_ files: DockerTLSFiles) throws -> TLSConfiguration {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        do {
+            tls.trustRoots = .file(files.caPath)
+            tls.certificateChain = try NIOSSLCertificate.fromPEMFile(files.certificatePath).map { .certificate($0) }
+            tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: files.keyPath, format: .pem))
+        } catch {
+            throw DockerConfigurationError(
+                "cannot load the Docker TLS files (\(files.certificatePath), \(files.keyPath)): \(error); set DOCKER_CERT_PATH to the directory holding ca.pem, cert.pem and key.pem"
+            )
+        }
+        tls.certificateVerification = files.verify ? .fullVerification : .none
+        return tls
+    }
+}
+
+/// `{}` in JSON: the value type of `ExposedPorts` and `Volumes`, and an absent body.
+public struct EmptyObject: Codable, Sendable, Hashable {
+    public init() {}
+}
