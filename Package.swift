@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
     name: "reconcile",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "reconcile", targets: ["reconcile"]),
         .library(name: "ReconcileCore", targets: ["ReconcileCore"]),

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import ReconcileCore
 import ReconcileManifest
+import ReconcileRuntime
 
 /// `reconcile plan`: a pure dry run.
 struct PlanCommand: AsyncParsableCommand {
@@ -17,6 +18,7 @@ struct PlanCommand: AsyncParsableCommand {
 
     @OptionGroup var manifest: ManifestOptions
     @OptionGroup var output: OutputOptions
+    @OptionGroup var engine: EngineOptions
 
     @Flag(help: "Exit 2 when changes are pending, 0 when there are none, 1 on error.")
     var detailedExitcode = false
@@ -66,7 +68,7 @@ struct PlanCommand: AsyncParsableCommand {
                 throw CLIError("\(state) is not an observed state written by `reconcile status --output json`: \(error)")
             }
         }
-        throw CLIError("live observation needs an engine client; use --offline or --state FILE")
+        return try await withEngine(engine) { client in try await Observer(client: client).observe(project: project) }
     }
 }
 

@@ -14,8 +14,9 @@ public enum LabelKey {
     /// The container's hashed configuration as JSON, secret values masked, so a plan can
     /// name each changed field with its old value without inspecting the container.
     public static let config = "io.reconcile.config"
-    /// Set on a container started next to an old replica during a start-first rollout;
-    /// it is renamed and relabelled once the old replica is gone.
+    /// On a container started next to an old replica during a start-first rollout: its
+    /// temporary name. Once renamed to the replica's name it is an ordinary replica; while
+    /// its name still equals this value it is the leftover of an unfinished rollout.
     public static let surge = "io.reconcile.surge"
     /// The network or volume key in the manifest.
     public static let resourceKey = "io.reconcile.key"

@@ -75,7 +75,9 @@ public struct ObservedContainer: Sendable, Equatable, Codable {
     public var service: String? { labels[LabelKey.service] }
     public var replica: Int? { labels[LabelKey.replica].flatMap { Int($0) } }
     public var configHash: String? { labels[LabelKey.configHash] }
-    public var isSurge: Bool { labels[LabelKey.surge] == "true" }
+    /// Still under its temporary start-first name: a rollout that did not finish. Once renamed
+    /// to the replica's name it is an ordinary replica (labels cannot change after creation).
+    public var isSurge: Bool { labels[LabelKey.surge].map { $0 == name } ?? false }
 }
 
 public struct ObservedNetwork: Sendable, Equatable, Codable {

@@ -138,8 +138,7 @@ struct Planner {
         let hash = config.hash()
         let masked = config.masked(secrets: service.secretEnv)
         let wantedImageID = observed.images[service.image]
-        var dependencies = dependencySteps(of: service)
-        dependencies.sort()
+        var dependencies = dependencySteps(of: service).sorted()
         var ids: [Int] = []
 
         func isCurrent(_ container: ObservedContainer) -> Bool {
@@ -184,6 +183,9 @@ struct Planner {
                 ids.append(add(removeStep(service.name, extra, reason: "duplicate of replica \(replica) (keeping \(ranked[0].name))")))
             }
         }
+
+        // New and replacement containers wait for the cleanup above, which frees their names.
+        dependencies.append(contentsOf: ids)
 
         // Scale down: out-of-date replicas first, then the highest numbers.
         let target = max(0, service.replicas)

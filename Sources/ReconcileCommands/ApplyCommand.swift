@@ -1,0 +1,191 @@
+import ArgumentParser
+import DockerEngine
+import Foundation
+import ReconcileCore
+import ReconcileManifest
+import ReconcileRuntime
+
+/// `reconcile apply`: one converging run.
+struct ApplyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "apply",
+        abstract: "Make the engine match the manifests.",
+        discussion: """
+            Observes once, plans, shows the plan, and carries it out: networks and volumes first, services in \
+            depends_on order, recreates by each service's update_config (start-first where possible). \
+            Asks for confirmation on a terminal unless --yes. Exits 0 when the host matches, 1 otherwise.
+            """
+    )
+
+    @OptionGroup var manifest: ManifestOptions
+    @OptionGroup var engine: EngineOptions
+    @OptionGroup var output: OutputOptions
+
+    @Flag(help: "Remove containers of services, and networks, no longer in the manifest.")
+    var prune = false
+
+    @Flag(name: [.customShort("y"), .long], help: "Do not ask for confirmation.")
+    var yes = false
+
+    @Option(help: "Steps in flight at once (default: 4 per core).")
+    var parallelism: Int = ExecutionOptions.defaultParallelism
+
+    @Flag(help: "Wait until every replica is running and healthy.")
+    var wait = false
+
+    @Option(help: "Longest wait for a health gate, a dependency or --wait, e.g. 90s, 5m.")
+    var timeout: String = "120s"
+
+    func run() async throws {
+        guard let timeoutSeconds = parseSeconds(timeout) else {
+            throw ValidationError("--timeout \(timeout): expected a duration such as 30s, 2m or 1m30s")
+        }
+        let trap = SignalTrap()
+        do {
+            let loaded = try manifest.load()
+            if output.output == .text { Console.diagnostics(loaded.warnings) }
+            let ok = try await withEngine(engine) { client in
+                try await apply(loaded.project, client: client, timeout: timeoutSeconds, stop: trap.stop)
+            }
+            if !ok { throw ExitCode.failure }
+        } catch let error as ExitCode {
+            throw error
+        } catch {
+            try report(error, format: output.output)
+            throw ExitCode.failure
+        }
+    }
+
+    private func apply(_ project: Project, client: DockerClient, timeout: Double, stop: StopSignal) async throws -> Bool {
+        let observer = Observer(client: client)
+        let options = PlanOptions(prune: prune)
+        var current = try plan(desired: project, observed: try await observer.observe(project: project), options: options)
+        if current.isEmpty {
+            if output.output == .json {
+                try Console.json(ApplyReport(plan: current, result: nil))
+            } else {
+                for warning in current.warnings { Console.err("warning: \(warning)") }
+                Console.out(PlanText.summaryLine(current))
+            }
+            return wait ? try await waitHealthy(project, client: client, timeout: timeout) : true
+        }
+        if output.output == .text { Console.out(PlanText.render(current, color: Console.useColor())) }
+        if !yes && Console.stdinIsTerminal && Console.stdoutIsTerminal && output.output == .text {
+            FileHandle.standardOutput.write(Data("\nApply these changes? [y/N] ".utf8))
+            let answer = readLine()?.lowercased() ?? ""
+            guard answer == "y" || answer == "yes" else {
+                Console.out("Nothing applied.")
+                return true
+            }
+        }
+        let lock = try await EngineLock.acquire(client: client, project: project.name, purpose: "apply")
+        let result: ExecutionResult
+        do {
+            // Plan again under the lock: the host may have changed since the plan was shown.
+            current = try plan(desired: project, observed: try await observer.observe(project: project), options: options)
+            let view = ProgressView(format: output.output)
+            let executor = Executor(
+                client: client, project: project,
+                options: ExecutionOptions(parallelism: parallelism, gateTimeout: timeout, stop: stop),
+                emit: { view.handle($0) })
+            result = await executor.run(current)
+        } catch {
+            await lock.release()
+            throw error
+        }
+        await lock.release()
+        var ok = result.succeeded
+        if ok && wait { ok = try await waitHealthy(project, client: client, timeout: timeout) }
+        switch output.output {
+        case .json: try Console.json(ApplyReport(plan: current, result: result))
+        case .text:
+            let failures = result.failures
+            if result.interrupted {
+                Console.err("interrupted: \(result.outcomes.values.filter { $0 == .succeeded }.count) of \(current.steps.count) steps done; run apply again to converge")
+            } else if failures.isEmpty && ok {
+                Console.out(String(format: "Applied %d steps in %.1f s.", current.steps.count, result.seconds))
+            } else {
+                for failure in failures {
+                    Console.err("error: \(current.steps[failure.step].resource): \(failure.message)")
+                }
+                Console.err("apply did not converge: fix the cause and run apply again")
+            }
+        }
+        return ok
+    }
+
+    /// Polls until every replica of every service is running and, where it has a healthcheck, healthy.
+    private func waitHealthy(_ project: Project, client: DockerClient, timeout: Double) async throws -> Bool {
+        let deadline = ContinuousClock.now + .seconds(timeout)
+        let observer = Observer(client: client)
+        while true {
+            let state = try await observer.observe(project: project)
+            let pending = project.services.flatMap { service -> [String] in
+                (1...max(service.replicas, 1)).prefix(service.replicas).compactMap { replica in
+                    let name = Naming.containerName(project: project.name, service: service.name, replica: replica)
+                    guard let container = state.containers.first(where: { $0.name == name }) else { return name }
+                    return container.state == .running && container.health != .starting && container.health != .unhealthy ? nil : name
+                }
+            }
+            if pending.isEmpty { return true }
+            if ContinuousClock.now > deadline {
+                Console.err("timed out waiting for: \(pending.joined(separator: ", "))")
+                return false
+            }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+    }
+}
+
+struct ApplyReport: Encodable {
+    var plan: Plan
+    var steps: [StepOutcome]?
+    var succeeded: Bool
+    var seconds: Double?
+
+    struct StepOutcome: Encodable {
+        var step: Int
+        var resource: String
+        var outcome: String
+        var message: String?
+    }
+
+    init(plan: Plan, result: ExecutionResult?) {
+        self.plan = plan
+        succeeded = result?.succeeded ?? true
+        seconds = result?.seconds
+        steps = result.map { result in
+            plan.steps.map { step in
+                switch result.outcomes[step.id] ?? .skipped("not run") {
+                case .succeeded: return StepOutcome(step: step.id, resource: step.resource, outcome: "succeeded")
+                case .failed(let message): return StepOutcome(step: step.id, resource: step.resource, outcome: "failed", message: message)
+                case .skipped(let message): return StepOutcome(step: step.id, resource: step.resource, outcome: "skipped", message: message)
+                case .rolledBack: return StepOutcome(step: step.id, resource: step.resource, outcome: "rolled-back")
+                }
+            }
+        }
+    }
+}
+
+/// "90s", "2m", "1m30s", "500ms", or a bare number of seconds.
+func parseSeconds(_ text: String) -> Double? {
+    if let plain = Double(text) { return plain }
+    var total = 0.0
+    var number = ""
+    var rest = Substring(text)
+    while let ch = rest.first {
+        if ch.isNumber || ch == "." {
+            number.append(ch)
+            rest = rest.dropFirst()
+            continue
+        }
+        guard let value = Double(number) else { return nil }
+        number = ""
+        if rest.hasPrefix("ms") { total += value / 1000; rest = rest.dropFirst(2) }
+        else if rest.hasPrefix("h") { total += value * 3600; rest = rest.dropFirst() }
+        else if rest.hasPrefix("m") { total += value * 60; rest = rest.dropFirst() }
+        else if rest.hasPrefix("s") { total += value; rest = rest.dropFirst() }
+        else { return nil }
+    }
+    return number.isEmpty ? total : nil
+}

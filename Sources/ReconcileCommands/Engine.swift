@@ -1,0 +1,57 @@
+import ArgumentParser
+import DockerEngine
+import Foundation
+import ReconcileCore
+import ReconcileRuntime
+
+struct EngineOptions: ParsableArguments {
+    @Option(name: [.customShort("H"), .long], help: "Docker engine: unix:///path or tcp://host:port (default: DOCKER_HOST, else /var/run/docker.sock).")
+    var host: String?
+
+    /// A client for the chosen engine; the caller shuts it down.
+    func client() throws -> DockerClient {
+        try DockerClient.fromEnvironment(host: host)
+    }
+}
+
+/// Runs `body` with a client, and shuts the client down whatever happens.
+func withEngine<T>(_ options: EngineOptions, _ body: (DockerClient) async throws -> T) async throws -> T {
+    let client = try options.client()
+    do {
+        let value = try await body(client)
+        try? await client.shutdown()
+        return value
+    } catch {
+        try? await client.shutdown()
+        throw error
+    }
+}
+
+/// SIGINT and SIGTERM raise the stop flag: no new step starts, running ones finish.
+/// Unchecked: the dispatch sources are set once in init and only cancelled in deinit.
+final class SignalTrap: @unchecked Sendable {
+    let stop = StopSignal()
+    private let sources: [any DispatchSourceSignal]
+
+    init() {
+        var sources: [any DispatchSourceSignal] = []
+        let stop = self.stop
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler {
+                if !stop.isRaised {
+                    Console.err("\nstopping: no new step will start; waiting for the running ones to finish")
+                }
+                stop.raise()
+            }
+            source.resume()
+            sources.append(source)
+        }
+        self.sources = sources
+    }
+
+    deinit {
+        for source in sources { source.cancel() }
+    }
+}

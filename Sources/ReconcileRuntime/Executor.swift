@@ -1,0 +1,328 @@
+import DockerEngine
+import Foundation
+import ReconcileCore
+
+public struct ExecutionOptions: Sendable {
+    /// Steps in flight at once, across services.
+    public var parallelism: Int
+    /// How long a replica may take to become healthy (or a dependency to meet its condition).
+    public var gateTimeout: Double
+    /// How long a replica without a healthcheck must stay running to pass its gate, when
+    /// its `update_config.monitor` does not say.
+    public var defaultMonitor: Double
+    public var stop: StopSignal
+
+    public init(
+        parallelism: Int = ExecutionOptions.defaultParallelism, gateTimeout: Double = 120, defaultMonitor: Double = 1,
+        stop: StopSignal = StopSignal()
+    ) {
+        self.parallelism = max(1, parallelism)
+        self.gateTimeout = gateTimeout
+        self.defaultMonitor = defaultMonitor
+        self.stop = stop
+    }
+
+    /// Engine calls are mostly waiting, not computing: several per core.
+    public static var defaultParallelism: Int { max(4, ProcessInfo.processInfo.activeProcessorCount * 4) }
+}
+
+/// Carries out a plan's steps against the engine: in dependency order, in parallel where
+/// the graph allows, with each service's update policy for recreates. It decides how,
+/// never whether: every step comes from the plan.
+public struct Executor: Sendable {
+    public let client: DockerClient
+    public let project: Project
+    public let options: ExecutionOptions
+    let emit: @Sendable (ProgressEvent) -> Void
+
+    public init(
+        client: DockerClient, project: Project, options: ExecutionOptions = .init(),
+        emit: @escaping @Sendable (ProgressEvent) -> Void = { _ in }
+    ) {
+        self.client = client
+        self.project = project
+        self.options = options
+        self.emit = emit
+    }
+
+    public func run(_ plan: Plan) async -> ExecutionResult {
+        let started = ContinuousClock.now
+        var result = ExecutionResult()
+        let rollouts = Rollouts(plan: plan, project: project)
+        var pending = Set(plan.steps.map(\.id))
+        var finished: [Int: Bool] = [:]
+
+        await withTaskGroup(of: (Int, ExecutionResult.Outcome).self) { group in
+            var running = 0
+            while true {
+                var progressed = true
+                while progressed {
+                    progressed = false
+                    for id in pending.sorted() {
+                        let step = plan.steps[id]
+                        if let failed = step.dependsOn.first(where: { finished[$0] == false }) {
+                            let reason = "\(plan.steps[failed].resource) did not succeed"
+                            result.outcomes[id] = .skipped(reason)
+                            emit(.stepSkipped(step, reason: reason))
+                            finished[id] = false
+                            pending.remove(id)
+                            progressed = true
+                            continue
+                        }
+                        guard running < options.parallelism, !options.stop.isRaised,
+                            step.dependsOn.allSatisfy({ finished[$0] == true })
+                        else { continue }
+                        pending.remove(id)
+                        running += 1
+                        group.addTask { (id, await self.perform(step, rollouts: rollouts)) }
+                        progressed = true
+                    }
+                }
+                guard running > 0, let (id, outcome) = await group.next() else { break }
+                running -= 1
+                result.outcomes[id] = outcome
+                finished[id] = outcome == .succeeded
+            }
+        }
+        for id in pending.sorted() {
+            result.outcomes[id] = .skipped("interrupted")
+            emit(.stepSkipped(plan.steps[id], reason: "interrupted before it started"))
+            result.interrupted = true
+        }
+        for (id, outcome) in await rollouts.finish(executor: self) {
+            result.outcomes[id] = outcome
+        }
+        let elapsed = ContinuousClock.now - started
+        result.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        return result
+    }
+
+    // MARK: steps
+
+    private func perform(_ step: PlanStep, rollouts: Rollouts) async -> ExecutionResult.Outcome {
+        let clock = ContinuousClock.now
+        func seconds() -> Double {
+            let d = ContinuousClock.now - clock
+            return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+        }
+        if step.action == .recreate, let service = step.service, let reason = await rollouts.halted(service) {
+            emit(.stepSkipped(step, reason: reason))
+            return .skipped(reason)
+        }
+        emit(.stepStarted(step))
+        do {
+            switch step.action {
+            case .createNetwork: try await createNetwork(step)
+            case .createVolume: try await createVolume(step)
+            case .removeNetwork:
+                do { try await client.removeNetwork(step.engineName ?? "") } catch where error.isDockerNotFound {}
+            case .remove: try await removeContainer(step)
+            case .start: try await startContainer(step)
+            case .create: try await createReplica(step)
+            case .recreate: try await rollouts.recreate(step, executor: self)
+            }
+            emit(.stepFinished(step, seconds: seconds()))
+            return .succeeded
+        } catch {
+            let message = Executor.describe(error)
+            emit(.stepFailed(step, message: message, seconds: seconds()))
+            return .failed(message)
+        }
+    }
+
+    private func createNetwork(_ step: PlanStep) async throws {
+        let key = Executor.key(of: step)
+        guard let network = project.network(key: key) else { return }
+        var labels = network.labels
+        labels[LabelKey.project] = project.name
+        labels[LabelKey.resourceKey] = key
+        let ipam = network.subnets.isEmpty ? nil : IPAM(config: network.subnets.map { IPAMConfig(subnet: $0) })
+        do {
+            _ = try await client.createNetwork(
+                NetworkCreateRequest(
+                    name: network.name, driver: network.driver, internal: network.internal, attachable: network.attachable,
+                    ipam: ipam, enableIPv6: network.enableIPv6, options: network.driverOpts.isEmpty ? nil : network.driverOpts,
+                    labels: labels))
+        } catch where error.isDockerConflict {
+            // Created meanwhile (another run, or a retry): the name is what matters.
+        }
+    }
+
+    private func createVolume(_ step: PlanStep) async throws {
+        let key = Executor.key(of: step)
+        guard let volume = project.volume(key: key) else { return }
+        var labels = volume.labels
+        labels[LabelKey.project] = project.name
+        labels[LabelKey.resourceKey] = key
+        _ = try await client.createVolume(
+            VolumeCreateRequest(
+                name: volume.name, driver: volume.driver, driverOpts: volume.driverOpts.isEmpty ? nil : volume.driverOpts,
+                labels: labels))
+    }
+
+    private func removeContainer(_ step: PlanStep) async throws {
+        guard let id = step.containerID else { return }
+        let grace = step.service.flatMap { project.service(named: $0)?.stopGracePeriod }
+        try await stopAndRemove(id, grace: grace)
+    }
+
+    func stopAndRemove(_ id: String, grace: Double?) async throws {
+        do {
+            _ = try await client.stopContainer(id, timeout: grace.map { Int($0.rounded(.up)) })
+            // Never the container's volumes: named and anonymous volume data stays.
+            try await client.removeContainer(id, force: true, removeVolumes: false)
+        } catch where error.isDockerNotFound {}
+    }
+
+    private func startContainer(_ step: PlanStep) async throws {
+        guard let id = step.containerID else { return }
+        let inspect = try await client.inspectContainer(id)
+        if inspect.state?.paused == true {
+            try await client.unpauseContainer(id)
+        } else {
+            _ = try await client.startContainer(id)
+        }
+    }
+
+    private func createReplica(_ step: PlanStep) async throws {
+        guard let (service, replica, name) = target(of: step) else { return }
+        try await waitForDependencies(of: service, step: step)
+        let spec = ContainerSpec(project: project, service: service, replica: replica, name: name, devices: devices(step, service))
+        let id = try await createAndStart(spec)
+        _ = id
+    }
+
+    /// Creates the container, joins its other networks, and starts it.
+    func createAndStart(_ spec: ContainerSpec) async throws -> String {
+        let created: ContainerCreateResponse
+        do {
+            created = try await client.createContainer(name: spec.name, spec.request)
+        } catch where error.isDockerNotFound {
+            throw ExecutionError(
+                "image \(spec.request.config.image ?? "?") not found on this host: build it or pull it first (\(Executor.describe(error)))")
+        }
+        for network in spec.extraNetworks {
+            try await client.connectNetwork(network.name, container: created.id, endpoint: network.endpoint)
+        }
+        _ = try await client.startContainer(created.id)
+        return created.id
+    }
+
+    func devices(_ step: PlanStep, _ service: Service) -> [ReconcileCore.DeviceRequest]? {
+        guard let gpus = step.gpus, !gpus.isEmpty else { return nil }
+        return service.devices.map { device in
+            guard device.isGPU else { return device }
+            var placed = device
+            placed.count = nil
+            placed.deviceIDs = gpus
+            return placed
+        }
+    }
+
+    func target(of step: PlanStep) -> (Service, Int, String)? {
+        guard let name = step.service, let service = project.service(named: name), let replica = step.replica else { return nil }
+        return (service, replica, step.containerName ?? Naming.containerName(project: project.name, service: name, replica: replica))
+    }
+
+    // MARK: gates
+
+    /// Waits until a dependency meets its `depends_on` condition, for every replica.
+    private func waitForDependencies(of service: Service, step: PlanStep) async throws {
+        for dependency in service.dependsOn where dependency.condition != .started {
+            guard let other = project.service(named: dependency.service), other.replicas > 0 else { continue }
+            for replica in 1...other.replicas {
+                let name = Naming.containerName(project: project.name, service: other.name, replica: replica)
+                emit(.stepProgress(step, "waiting for \(name) to be \(dependency.condition == .healthy ? "healthy" : "completed")"))
+                try await waitFor(name, condition: dependency.condition)
+            }
+        }
+    }
+
+    private func waitFor(_ container: String, condition: Dependency.Condition) async throws {
+        let deadline = ContinuousClock.now + .seconds(options.gateTimeout)
+        while true {
+            let inspect: ContainerInspect
+            do {
+                inspect = try await client.inspectContainer(container)
+            } catch where error.isDockerNotFound {
+                if !dependencyRequired(container) { return }
+                throw ExecutionError("dependency \(container) does not exist")
+            }
+            let state = inspect.state
+            switch condition {
+            case .started: return
+            case .healthy:
+                if state?.health == nil {
+                    throw ExecutionError("\(container) has no healthcheck, so `condition: service_healthy` can never be met: add a healthcheck")
+                }
+                if state?.health?.status == "healthy" { return }
+                if state?.status == "exited" || state?.status == "dead" {
+                    throw ExecutionError("dependency \(container) exited with code \(state?.exitCode ?? -1) before it was healthy")
+                }
+            case .completedSuccessfully:
+                if state?.status == "exited" {
+                    if state?.exitCode == 0 { return }
+                    throw ExecutionError("dependency \(container) exited with code \(state?.exitCode ?? -1)")
+                }
+            }
+            if ContinuousClock.now > deadline {
+                throw ExecutionError("timed out after \(Int(options.gateTimeout)) s waiting for \(container)")
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
+    private func dependencyRequired(_ container: String) -> Bool { true }
+
+    /// A replica's health gate: healthy by Docker's healthcheck when it has one, else still
+    /// running after `monitor` seconds. Throws with the last lines of its log on failure.
+    func gate(_ id: String, service: Service, step: PlanStep) async throws {
+        let monitor = service.updateConfig.monitor ?? options.defaultMonitor
+        let started = ContinuousClock.now
+        let deadline = started + .seconds(options.gateTimeout)
+        emit(.stepProgress(step, "waiting for health"))
+        while true {
+            let state = try await client.inspectContainer(id).state
+            if state?.status == "exited" || state?.status == "dead" {
+                throw await gateFailure(id, "exited with code \(state?.exitCode ?? -1)")
+            }
+            if let health = state?.health?.status {
+                if health == "healthy" { return }
+                if health == "unhealthy" { throw await gateFailure(id, "is unhealthy") }
+            } else if state?.status == "running", ContinuousClock.now - started >= .seconds(monitor) {
+                return
+            }
+            if ContinuousClock.now > deadline {
+                throw await gateFailure(id, "was not healthy after \(Int(options.gateTimeout)) s")
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
+    private func gateFailure(_ id: String, _ what: String) async -> ExecutionError {
+        var message = "health gate failed: the new container \(what)"
+        if let chunks = try? await client.containerLogs(id, tail: 10) {
+            let text = chunks.map { String(decoding: $0.bytes, as: UTF8.self) }.joined()
+                .split(separator: "\n").suffix(10).map { "    | \($0)" }.joined(separator: "\n")
+            if !text.isEmpty { message += "; last log lines:\n" + text }
+        }
+        return ExecutionError(message)
+    }
+
+    // MARK: helpers
+
+    static func key(of step: PlanStep) -> String {
+        String(step.resource.split(separator: ":", maxSplits: 1).last ?? "")
+    }
+
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? ExecutionError { return error.message }
+        return String(describing: error)
+    }
+}
+
+public struct ExecutionError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}

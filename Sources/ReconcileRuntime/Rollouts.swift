@@ -1,0 +1,167 @@
+import DockerEngine
+import Foundation
+import ReconcileCore
+
+/// The recreates of each service in one run: how many run at once (`update_config.parallelism`,
+/// `delay`), which old containers were retired and can be put back, and whether the rollout
+/// stopped. Old containers are stopped and renamed, not removed, until the service's rollout
+/// ends, so a `rollback` failure action can put every one of them back.
+actor Rollouts {
+    struct Retired {
+        var step: Int
+        var finalName: String
+        var oldID: String
+        var retiredName: String
+        var newID: String
+    }
+
+    struct ServiceRollout {
+        var policy: UpdatePolicy
+        var limit: Int
+        var inFlight = 0
+        var waiters: [CheckedContinuation<Void, Never>] = []
+        var retired: [Retired] = []
+        var failure: String?
+    }
+
+    private var services: [String: ServiceRollout] = [:]
+
+    init(plan: Plan, project: Project) {
+        var counts: [String: Int] = [:]
+        for step in plan.steps where step.action == .recreate {
+            if let service = step.service { counts[service, default: 0] += 1 }
+        }
+        for (name, count) in counts {
+            let service = project.service(named: name)
+            let policy = service?.updateConfig ?? UpdatePolicy()
+            // Surge a quarter of the replicas at a time unless the manifest says otherwise (0 means all).
+            let replicas = max(service?.replicas ?? count, 1)
+            let limit: Int
+            if let parallelism = policy.parallelism {
+                limit = parallelism <= 0 ? count : parallelism
+            } else {
+                limit = max(1, (replicas + 3) / 4)
+            }
+            services[name] = ServiceRollout(policy: policy, limit: limit)
+        }
+    }
+
+    /// Why a service's remaining recreates must not start, or nil.
+    func halted(_ service: String) -> String? {
+        guard let rollout = services[service], let failure = rollout.failure else { return nil }
+        if rollout.policy.failureAction == .continue { return nil }
+        return "rollout of \(service) stopped: \(failure)"
+    }
+
+    private func acquire(_ service: String) async {
+        guard var rollout = services[service] else { return }
+        if rollout.inFlight < rollout.limit {
+            rollout.inFlight += 1
+            services[service] = rollout
+            return
+        }
+        await withCheckedContinuation { continuation in
+            services[service]?.waiters.append(continuation)
+        }
+    }
+
+    private func release(_ service: String) {
+        guard var rollout = services[service] else { return }
+        if rollout.waiters.isEmpty {
+            rollout.inFlight -= 1
+        } else {
+            rollout.waiters.removeFirst().resume()
+        }
+        services[service] = rollout
+    }
+
+    private func record(_ service: String, _ retired: Retired) { services[service]?.retired.append(retired) }
+
+    private func fail(_ service: String, _ message: String) {
+        if services[service]?.failure == nil { services[service]?.failure = message }
+    }
+
+    /// Replaces one replica according to its step's strategy, inside the service's limit.
+    func recreate(_ step: PlanStep, executor: Executor) async throws {
+        guard let (service, replica, name) = executor.target(of: step), let oldID = step.containerID else { return }
+        await acquire(service.name)
+        defer {
+            let delay = services[service.name]?.policy.delay ?? 0
+            if delay > 0 {
+                Task {
+                    try? await Task.sleep(for: .seconds(delay))
+                    self.release(service.name)
+                }
+            } else {
+                release(service.name)
+            }
+        }
+        if let reason = halted(service.name) { throw ExecutionError(reason) }
+        let client = executor.client
+        let retiredName = "\(name)-old-\(oldID.prefix(8))"
+        let devices = executor.devices(step, service)
+        do {
+            if step.strategy == .startFirst {
+                let surge = Naming.surgeName(project: executor.project.name, service: service.name, replica: replica)
+                let spec = ContainerSpec(
+                    project: executor.project, service: service, replica: replica, name: name, devices: devices, surgeName: surge)
+                let newID = try await executor.createAndStart(spec)
+                do {
+                    try await executor.gate(newID, service: service, step: step)
+                } catch {
+                    try? await executor.stopAndRemove(newID, grace: 0)
+                    throw error
+                }
+                _ = try await client.stopContainer(oldID, timeout: service.stopGracePeriod.map { Int($0.rounded(.up)) })
+                try await client.renameContainer(oldID, to: retiredName)
+                try await client.renameContainer(newID, to: name)
+                record(service.name, Retired(step: step.id, finalName: name, oldID: oldID, retiredName: retiredName, newID: newID))
+            } else {
+                _ = try await client.stopContainer(oldID, timeout: service.stopGracePeriod.map { Int($0.rounded(.up)) })
+                try await client.renameContainer(oldID, to: retiredName)
+                let spec = ContainerSpec(project: executor.project, service: service, replica: replica, name: name, devices: devices)
+                var newID: String? = nil
+                do {
+                    newID = try await executor.createAndStart(spec)
+                    if let newID { try await executor.gate(newID, service: service, step: step) }
+                } catch {
+                    // Put the old container back where it was.
+                    if let newID { try? await executor.stopAndRemove(newID, grace: 0) }
+                    try? await client.renameContainer(oldID, to: name)
+                    _ = try? await client.startContainer(oldID)
+                    throw error
+                }
+                if let newID {
+                    record(service.name, Retired(step: step.id, finalName: name, oldID: oldID, retiredName: retiredName, newID: newID))
+                }
+            }
+        } catch {
+            fail(service.name, "\(name): \(Executor.describe(error).split(separator: "\n").first ?? "")")
+            throw error
+        }
+    }
+
+    /// Ends every rollout: removes retired containers, or puts them back where the service's
+    /// failure action is `rollback` and a replica failed. Returns the steps whose outcome changed.
+    func finish(executor: Executor) async -> [Int: ExecutionResult.Outcome] {
+        var changed: [Int: ExecutionResult.Outcome] = [:]
+        for name in services.keys.sorted() {
+            guard let rollout = services[name] else { continue }
+            if rollout.failure != nil && rollout.policy.failureAction == .rollback {
+                for retired in rollout.retired {
+                    executor.emit(.note("rolling back \(retired.finalName) to its previous container"))
+                    try? await executor.stopAndRemove(retired.newID, grace: 0)
+                    try? await executor.client.renameContainer(retired.oldID, to: retired.finalName)
+                    _ = try? await executor.client.startContainer(retired.oldID)
+                    changed[retired.step] = .rolledBack
+                }
+            } else {
+                let grace = executor.project.service(named: name)?.stopGracePeriod
+                for retired in rollout.retired {
+                    try? await executor.stopAndRemove(retired.oldID, grace: grace)
+                }
+            }
+        }
+        return changed
+    }
+}

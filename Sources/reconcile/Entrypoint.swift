@@ -1,0 +1,8 @@
+import ReconcileCommands
+
+@main
+struct Entrypoint {
+    static func main() async {
+        await ReconcileCommand.main(nil)
+    }
+}

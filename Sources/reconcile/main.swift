@@ -1,3 +1,0 @@
-import ReconcileCommands
-
-await ReconcileCommand.main()
