@@ -1,0 +1,186 @@
+import Foundation
+import ReconcileCore
+
+/// A manifest loaded, merged, interpolated and checked.
+public struct LoadedManifest: Sendable {
+    public var project: Project
+    public var warnings: [Diagnostic]
+    /// The files read, in merge order, as they are named in diagnostics.
+    public var files: [String]
+    /// sha256 hex of the merged, interpolated manifest (map keys sorted), for history.
+    public var digest: String
+
+    public init(project: Project, warnings: [Diagnostic], files: [String], digest: String) {
+        self.project = project
+        self.warnings = warnings
+        self.files = files
+        self.digest = digest
+    }
+}
+
+/// Loads Compose-format manifests (plus `x-reconcile`) into a `Project`.
+public struct ManifestLoader: Sendable {
+    public var environment: [String: String]
+    public var profiles: [String]
+    public var projectName: String?
+    /// Relative manifest paths are taken from here (default: the process's current directory).
+    public var workingDirectory: String?
+
+    public init(
+        environment: [String: String], profiles: [String] = [], projectName: String? = nil,
+        workingDirectory: String? = nil
+    ) {
+        self.environment = environment
+        self.profiles = profiles
+        self.projectName = projectName
+        self.workingDirectory = workingDirectory
+    }
+
+    /// Loads and merges the files (a folder loads its *.yaml / *.yml in name order).
+    /// Throws `ManifestError` with every error found.
+    public func load(paths: [String]) throws -> LoadedManifest {
+        let (manifest, diagnostics) = check(paths: paths)
+        let errors = diagnostics.filter { $0.severity == .error }
+        guard let manifest, errors.isEmpty else { throw ManifestError(diagnostics: errors) }
+        return manifest
+    }
+
+    /// Same as `load`, but never throws: every diagnostic, errors and warnings, in file order.
+    /// The manifest is nil when there is an error.
+    public func check(paths: [String]) -> (LoadedManifest?, [Diagnostic]) {
+        let sink = DiagnosticSink()
+        var files: [String] = []
+        let manifest = run(paths: paths, sink: sink, files: &files)
+        let diagnostics = Self.sorted(sink.diagnostics, fileOrder: files)
+        if diagnostics.contains(where: { $0.severity == .error }) { return (nil, diagnostics) }
+        guard var manifest else { return (nil, diagnostics) }
+        manifest.warnings = diagnostics
+        return (manifest, diagnostics)
+    }
+
+    private static func sorted(_ diagnostics: [Diagnostic], fileOrder: [String]) -> [Diagnostic] {
+        let indexed = diagnostics.enumerated().map { ($0.offset, $0.element) }
+        // Files that were never read (a missing path) keep the order they were reported in.
+        var firstSeen: [String: Int] = [:]
+        for (index, diagnostic) in diagnostics.enumerated() where firstSeen[diagnostic.file] == nil {
+            firstSeen[diagnostic.file] = index
+        }
+        func rank(_ file: String) -> Int { fileOrder.firstIndex(of: file) ?? (fileOrder.count + (firstSeen[file] ?? 0)) }
+        return indexed.sorted { a, b in
+            let (ra, rb) = (rank(a.1.file), rank(b.1.file))
+            if ra != rb { return ra < rb }
+            if a.1.file != b.1.file { return a.1.file < b.1.file }
+            if a.1.line != b.1.line { return a.1.line < b.1.line }
+            if a.1.column != b.1.column { return a.1.column < b.1.column }
+            return a.0 < b.0
+        }.map(\.1)
+    }
+
+    // MARK: - Files
+
+    private struct Source {
+        var display: String
+        var absolute: String
+    }
+
+    private func absolute(_ path: String) -> String {
+        let base = workingDirectory ?? FileManager.default.currentDirectoryPath
+        return PathTools.resolve(path, against: base)
+    }
+
+    /// Expands folders into their manifests; reports paths that cannot be used.
+    private func sources(_ paths: [String], sink: DiagnosticSink) -> (files: [Source], projectDirectory: String?) {
+        var files: [Source] = []
+        var projectDirectory: String?
+        if paths.isEmpty {
+            sink.error(Position(file: "(none)", line: 1, column: 1), "", "no manifest given", hint: "pass a compose file or a folder of them")
+        }
+        for path in paths {
+            let full = absolute(path)
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: full, isDirectory: &isDirectory) else {
+                sink.error(.start(of: path), "", "no such file or folder (looked at \(full))")
+                continue
+            }
+            if isDirectory.boolValue {
+                let names = ((try? FileManager.default.contentsOfDirectory(atPath: full)) ?? [])
+                    .filter { ($0.hasSuffix(".yaml") || $0.hasSuffix(".yml")) && !$0.hasPrefix(".") }
+                    .sorted()
+                if names.isEmpty {
+                    sink.error(.start(of: path), "", "the folder has no *.yaml or *.yml file")
+                }
+                for name in names {
+                    let display = path.hasSuffix("/") ? path + name : path + "/" + name
+                    files.append(Source(display: display, absolute: full + "/" + name))
+                }
+                if projectDirectory == nil { projectDirectory = full }
+            } else {
+                files.append(Source(display: path, absolute: full))
+                if projectDirectory == nil { projectDirectory = (full as NSString).deletingLastPathComponent }
+            }
+        }
+        return (files, projectDirectory)
+    }
+
+    /// The interpolation environment: `.env` beside the first manifest, overridden by the process environment.
+    private func interpolationEnvironment(projectDirectory: String, sink: DiagnosticSink) -> [String: String] {
+        var env: [String: String] = [:]
+        let dotEnvPath = projectDirectory + "/.env"
+        if let data = FileManager.default.contents(atPath: dotEnvPath), let text = String(data: data, encoding: .utf8) {
+            let parsed = DotEnv.parse(text)
+            for error in parsed.errors {
+                sink.error(Position(file: dotEnvPath, line: error.line, column: 1), "", error.message)
+            }
+            for line in parsed.entries {
+                // Earlier `.env` entries are visible to later ones, as in Compose.
+                let value = line.literal ? line.value : line.value.map { value in
+                    Interpolator(environment: env.merging(environment) { _, process in process }, sink: sink)
+                        .apply(.string(value, Position(file: dotEnvPath, line: line.line, column: 1)), path: line.key)
+                        .scalarText ?? value
+                } ?? environment[line.key]
+                if let value { env[line.key] = value }
+            }
+        }
+        for (key, value) in environment { env[key] = value }
+        return env
+    }
+
+    // MARK: - Load
+
+    private func run(paths: [String], sink: DiagnosticSink, files displayNames: inout [String]) -> LoadedManifest? {
+        let (files, projectDirectoryFound) = sources(paths, sink: sink)
+        displayNames = files.map(\.display)
+        guard let projectDirectory = projectDirectoryFound, !files.isEmpty else { return nil }
+        let env = interpolationEnvironment(projectDirectory: projectDirectory, sink: sink)
+        let interpolator = Interpolator(environment: env, sink: sink)
+
+        var merged: MNode?
+        for file in files {
+            guard let data = FileManager.default.contents(atPath: file.absolute) else {
+                sink.error(.start(of: file.display), "", "cannot read the file")
+                continue
+            }
+            guard let text = String(data: data, encoding: .utf8) else {
+                sink.error(.start(of: file.display), "", "the file is not UTF-8 text")
+                continue
+            }
+            guard let tree = TreeBuilder.parse(yaml: text, file: file.display, sink: sink) else { continue }
+            guard tree.entries != nil else {
+                sink.error(tree.pos, "", "a manifest must be a map (services:, volumes:, …), got \(tree.kindDescription)")
+                continue
+            }
+            let interpolated = interpolator.apply(tree, path: "")
+            merged = merged.map { Merger.merge($0, interpolated, path: []) } ?? interpolated
+        }
+        guard let merged else { return nil }
+        let root = Merger.stripped(merged)
+        let digest = SHA256.hex(root.canonical)
+
+        let defaultName = (projectDirectory as NSString).lastPathComponent
+        let parser = ProjectParser(
+            reader: Reader(sink: sink), environment: env, projectDirectory: projectDirectory, profiles: profiles,
+            projectNameOverride: projectName, defaultName: defaultName)
+        guard let project = parser.parse(root) else { return nil }
+        return LoadedManifest(project: project, warnings: [], files: files.map(\.display), digest: digest)
+    }
+}
