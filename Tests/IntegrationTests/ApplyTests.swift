@@ -1,0 +1,192 @@
+import DockerEngine
+import Foundation
+import ReconcileCore
+import Testing
+
+/// A stack of busybox services with fast stops (init: true).
+func webStack(replicas: Int = 2, level: String = "info", workerReplicas: Int = 1, image: String = ProjectFixture.image1) -> String {
+    """
+    services:
+      web:
+        image: \(image)
+        command: ["httpd", "-f", "-p", "8080", "-h", "/var/www"]
+        init: true
+        environment:
+          LOG_LEVEL: \(level)
+        deploy:
+          replicas: \(replicas)
+      worker:
+        image: \(ProjectFixture.image1)
+        command: ["sleep", "100000"]
+        init: true
+        deploy:
+          replicas: \(workerReplicas)
+    """
+}
+
+@Suite("apply against a real engine", .tags(.engine), .serialized)
+struct ApplyTests {
+    @Test("a cold apply creates every replica, and a second apply changes nothing and keeps the same container ids")
+    func coldThenNoop() async throws {
+        try await ProjectFixture.run("cold") { f in
+            try f.write(webStack())
+            let first = try f.reconcile("apply", "--yes")
+            #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
+            let before = try await f.containers()
+            #expect(Set(before.keys) == [f.name("web", 1), f.name("web", 2), f.name("worker", 1)])
+            #expect(before.values.allSatisfy { $0.state == "running" })
+            let second = try f.reconcile("apply", "--yes")
+            #expect(second.status == 0)
+            #expect(second.stdout.contains("No changes. 3 replicas up to date."))
+            let after = try await f.containers()
+            #expect(after.mapValues(\.id) == before.mapValues(\.id))
+            let plan = try f.reconcile("plan", "--detailed-exitcode")
+            #expect(plan.status == 0, "\(plan.stdout)")
+        }
+    }
+
+    @Test("scale up fills the next slots and scale down removes the highest numbers")
+    func scaling() async throws {
+        try await ProjectFixture.run("scale") { f in
+            try f.write(webStack(replicas: 2))
+            #expect(try f.reconcile("apply", "--yes").status == 0)
+            let two = try await f.containers()
+            try f.write(webStack(replicas: 4))
+            #expect(try f.reconcile("plan", "--detailed-exitcode").status == 2)
+            #expect(try f.reconcile("apply", "--yes").status == 0)
+            let four = try await f.containers()
+            #expect(four.keys.filter { $0.contains("-web-") }.count == 4)
+            #expect(four[f.name("web", 1)]?.id == two[f.name("web", 1)]?.id)
+            try f.write(webStack(replicas: 1))
+            #expect(try f.reconcile("apply", "--yes").status == 0)
+            let one = try await f.containers()
+            #expect(one.keys.filter { $0.contains("-web-") }.sorted() == [f.name("web", 1)])
+            #expect(one[f.name("web", 1)]?.id == two[f.name("web", 1)]?.id)
+        }
+    }
+
+    @Test("an env change recreates every replica of that service and no other")
+    func envChange() async throws {
+        try await ProjectFixture.run("env") { f in
+            try f.write(webStack(replicas: 2))
+            #expect(try f.reconcile("apply", "--yes").status == 0)
+            let before = try await f.containers()
+            try f.write(webStack(replicas: 2, level: "debug"))
+            let plan = try f.reconcile("plan")
+            #expect(plan.stdout.contains("environment.LOG_LEVEL: \"info\" → \"debug\""))
+            let applied = try f.reconcile("apply", "--yes")
+            #expect(applied.status == 0, "\(applied.stdout)\(applied.stderr)")
+            let after = try await f.containers()
+            #expect(Set(after.keys) == Set(before.keys), "no leftover surge or retired container")
+            #expect(after[f.name("web", 1)]?.id != before[f.name("web", 1)]?.id)
+            #expect(after[f.name("web", 2)]?.id != before[f.name("web", 2)]?.id)
+            #expect(after[f.name("worker", 1)]?.id == before[f.name("worker", 1)]?.id)
+            let inspect = try await f.client.inspectContainer(f.name("web", 1))
+            #expect(inspect.config?.env?.contains("LOG_LEVEL=debug") == true)
+        }
+    }
+
+    @Test("a service removed from the manifest is kept with a warning, and removed with --prune")
+    func prune() async throws {
+        try await ProjectFixture.run("prune") { f in
+            try f.write(webStack())
+            #expect(try f.reconcile("apply", "--yes").status == 0)
+            try f.write(
+                """
+                services:
+                  web:
+                    image: \(ProjectFixture.image1)
+                    command: ["httpd", "-f", "-p", "8080", "-h", "/var/www"]
+                    init: true
+                    environment:
+                      LOG_LEVEL: info
+                    deploy:
+                      replicas: 2
+                """)
+            let kept = try f.reconcile("apply", "--yes")
+            #expect(kept.stderr.contains("service worker is no longer in the manifest"))
+            #expect(try await f.containers()[f.name("worker", 1)] != nil)
+            #expect(try f.reconcile("apply", "--yes", "--prune").status == 0)
+            #expect(try await f.containers()[f.name("worker", 1)] == nil)
+        }
+    }
+
+    @Test("a marker file in a named volume survives recreate, scale to zero and back, and destroy without --volumes")
+    func volumeSurvives() async throws {
+        try await ProjectFixture.run("vol") { f in
+            func stack(_ replicas: Int, _ level: String) -> String {
+                """
+                services:
+                  db:
+                    image: \(ProjectFixture.image1)
+                    command: ["sh", "-c", "test -f /data/marker || echo \(level) > /data/marker; exec sleep 100000"]
+                    init: true
+                    environment:
+                      LEVEL: \(level)
+                    volumes:
+                      - data:/data
+                    deploy:
+                      replicas: \(replicas)
+                volumes:
+                  data:
+                """
+            }
+            try f.write(stack(1, "first"))
+            #expect(try f.reconcile("apply", "--yes").status == 0)
+            try f.write(stack(1, "second"))
+            #expect(try f.reconcile("apply", "--yes").status == 0)
+            try f.write(stack(0, "second"))
+            #expect(try f.reconcile("apply", "--yes").status == 0)
+            #expect(try await f.containers().isEmpty)
+            let destroyed = try f.reconcile("destroy")
+            #expect(destroyed.status == 0)
+            #expect(destroyed.stdout.contains("kept volumes"))
+            try f.write(stack(1, "third"))
+            #expect(try f.reconcile("apply", "--yes").status == 0)
+            let logs = try await f.client.containerLogs(f.name("db", 1))
+            _ = logs
+            let volume = try await f.client.inspectVolume("\(f.project)_data")
+            #expect(volume.labels?[LabelKey.project] == f.project)
+            // The marker written by the first replica is still there.
+            let check = try f.reconcile("status", "--output", "json")
+            #expect(check.status == 0)
+            let exec = try await readMarker(f)
+            #expect(exec == "first")
+            #expect(try f.reconcile("destroy", "--volumes").status == 0)
+            await #expect(throws: (any Error).self) { try await f.client.inspectVolume("\(f.project)_data") }
+        }
+    }
+
+    /// Reads /data/marker through a one-shot container on the same volume.
+    func readMarker(_ f: ProjectFixture) async throws -> String {
+        let request = ContainerCreateRequest(
+            config: ContainerConfig(cmd: ["cat", "/data/marker"], image: ProjectFixture.image1, labels: [LabelKey.project: f.project]),
+            hostConfig: HostConfig(mounts: [DockerEngine.Mount(type: "volume", source: "\(f.project)_data", target: "/data")]))
+        let created = try await f.client.createContainer(name: nil, request)
+        _ = try await f.client.startContainer(created.id)
+        _ = try await f.client.waitContainer(created.id)
+        let chunks = try await f.client.containerLogs(created.id)
+        try await f.client.removeContainer(created.id, force: true)
+        return chunks.map { String(decoding: $0.bytes, as: UTF8.self) }.joined().trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    @Test("an engine that is not there gets one clear sentence and exit 1")
+    func noDaemon() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: ProjectFixture.binary)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("reconcile-nodaemon-\(UUID().uuidString.prefix(6))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try "services:\n  a:\n    image: x\n".write(to: dir.appendingPathComponent("compose.yaml"), atomically: true, encoding: .utf8)
+        process.arguments = ["apply", "--yes", "-f", dir.appendingPathComponent("compose.yaml").path, "--host", "unix:///nonexistent/docker.sock"]
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = Pipe()
+        try process.run()
+        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 1)
+        #expect(text.contains("cannot reach the Docker engine at unix:///nonexistent/docker.sock"), "\(text)")
+        #expect(text.split(separator: "\n").count <= 2)
+    }
+}
