@@ -50,7 +50,7 @@ struct PlannerPropertyTests {
                 var surge = containers[index]
                 surge.id += "surge"
                 surge.name += "-next"
-                surge.labels[LabelKey.surge] = "true"
+                surge.labels[LabelKey.surge] = surge.name
                 containers.append(surge)
             case 5: containers[index].labels[LabelKey.replica] = String(Int.random(in: 1...6, using: &rng))
             default: break

@@ -141,7 +141,7 @@ struct PlannerTests {
         var surge = try #require(host.state.containers.first { $0.name == "demo-api-1" })
         surge.id = "surge"
         surge.name = "demo-api-1-next"
-        surge.labels[LabelKey.surge] = "true"
+        surge.labels[LabelKey.surge] = surge.name
         host.state.containers.append(surge)
         var twin = try #require(host.state.containers.first { $0.name == "demo-api-2" })
         twin.id = "0000twin"
