@@ -136,6 +136,10 @@ public final class DockerClient: Sendable {
         timeout: TimeAmount?,
         versioned: Bool = true
     ) async throws -> HTTPClientResponse {
+        if case .unix(let socketPath) = configuration.endpoint, !FileManager.default.fileExists(atPath: socketPath) {
+            // Fail at once: the HTTP client would retry a missing socket until the connect timeout.
+            throw transportError(IOError(errnoCode: ENOENT, reason: "connect"))
+        }
         let prefix = versioned ? "/v\(try await apiVersion())" : ""
         var request = HTTPClientRequest(url: url(prefix + path, query: query))
         request.method = method
