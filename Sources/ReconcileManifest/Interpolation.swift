@@ -175,7 +175,8 @@ enum DotEnv {
                 if line.allSatisfy({ $0 == "_" || $0 == "." || $0 == "-" || ($0.isASCII && ($0.isLetter || $0.isNumber)) }) {
                     entries.append(Line(key: line, value: nil, line: index + 1))
                 } else {
-                    errors.append((index + 1, "expected `KEY=VALUE`, got `\(line)`"))
+                    // The line is not echoed: it may hold a secret.
+                    errors.append((index + 1, "expected `KEY=VALUE`"))
                 }
                 continue
             }

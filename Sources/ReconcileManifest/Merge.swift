@@ -15,6 +15,8 @@ enum Merger {
 
     static func merge(_ base: MNode, _ over: MNode, path: [String]) -> MNode {
         if over.tag == "!override" { return stripped(over) }
+        // An empty value (`services:` with nothing under it) adds nothing; `!reset` is how to clear.
+        if over.isNull && over.tag == nil && !base.isNull, base.entries != nil || base.items != nil { return base }
         // Service-level special cases.
         if path.count == 3, path[0] == "services" {
             let key = path[2]

@@ -132,4 +132,18 @@ struct MergeTests {
         #expect(errs[1].message == "service y has no `image`")
         #expect(errs[2].hint == "did you mean `image`?")
     }
+
+    @Test("an empty key in a later file adds nothing, identical ports are not doubled, depends_on forms merge")
+    func emptyAndDuplicates() throws {
+        let fixture = try Fixture([
+            "docker-compose.yml": "services:\n  a: {image: x, ports: [\"8080:80\"], depends_on: [b]}\n  b: {image: x}\n",
+            "o.yml": "services:\n  a:\n    ports: [\"8080:80\"]\n    depends_on:\n      b: {condition: service_healthy}\nvolumes:\n",
+            "p.yml": "services:\n",
+        ])
+        defer { fixture.remove() }
+        let project = try fixture.load(["docker-compose.yml", "o.yml", "p.yml"]).project
+        #expect(project.services.map(\.name) == ["a", "b"])
+        #expect(project.service(named: "a")?.ports == [PortMapping(target: 80, published: 8080)])
+        #expect(project.service(named: "a")?.dependsOn == [Dependency(service: "b", condition: .healthy)])
+    }
 }
