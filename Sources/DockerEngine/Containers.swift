@@ -80,6 +80,15 @@ extension DockerClient {
         try await post("/containers/\(Self.pathSegment(id))/rename", query: [("name", name)])
     }
 
+    /// Changes resources or the restart policy of a container in place.
+    ///
+    /// Maps to `POST /containers/{id}/update`.
+    @discardableResult
+    public func updateContainer(_ id: String, _ request: ContainerUpdateRequest) async throws -> [String] {
+        let response: ContainerUpdateResponse = try await post("/containers/\(Self.pathSegment(id))/update", body: request)
+        return response.warnings ?? []
+    }
+
     /// Blocks until the container meets `condition`; returns its exit code.
     /// `timeout` nil waits as long as it takes.
     ///

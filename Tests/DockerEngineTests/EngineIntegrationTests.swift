@@ -288,13 +288,18 @@ struct EngineIntegrationTests {
         }
     }
 
-    @Test("rename, kill with a signal and wait work on a running container")
+    @Test("update, rename, kill with a signal and wait work on a running container")
     func renameKillWait() async throws {
         try await EngineFixture.run { fx in
             let created = try await fx.client.createContainer(
                 name: fx.name("before"),
                 ContainerCreateRequest(config: ContainerConfig(cmd: ["sleep", "300"], image: EngineFixture.image1, labels: fx.labels)))
             try await fx.client.startContainer(created.id)
+            try await fx.client.updateContainer(
+                created.id, ContainerUpdateRequest(pidsLimit: 50, restartPolicy: RestartPolicy(name: "unless-stopped")))
+            let updated = try await fx.client.inspectContainer(created.id).hostConfig
+            #expect(updated?.pidsLimit == 50)
+            #expect(updated?.restartPolicy?.name == "unless-stopped")
             try await fx.client.renameContainer(created.id, to: fx.name("after"))
             #expect(try await fx.client.inspectContainer(created.id).name == "/\(fx.name("after"))")
             try await fx.client.killContainer(created.id, signal: "SIGKILL")

@@ -599,3 +599,39 @@ public enum WaitCondition: String, Sendable {
     case nextExit = "next-exit"
     case removed = "removed"
 }
+
+/// The body of `POST /containers/{id}/update`: resources and restart policy that
+/// change on a running container without recreating it. Nil fields are left as they are.
+public struct ContainerUpdateRequest: Encodable, Sendable, Equatable {
+    public var memory: Int64?
+    public var memoryReservation: Int64?
+    public var memorySwap: Int64?
+    public var nanoCpus: Int64?
+    public var cpuShares: Int?
+    public var pidsLimit: Int64?
+    public var restartPolicy: RestartPolicy?
+
+    public init(
+        memory: Int64? = nil, memoryReservation: Int64? = nil, memorySwap: Int64? = nil, nanoCpus: Int64? = nil,
+        cpuShares: Int? = nil, pidsLimit: Int64? = nil, restartPolicy: RestartPolicy? = nil
+    ) {
+        self.memory = memory
+        self.memoryReservation = memoryReservation
+        self.memorySwap = memorySwap
+        self.nanoCpus = nanoCpus
+        self.cpuShares = cpuShares
+        self.pidsLimit = pidsLimit
+        self.restartPolicy = restartPolicy
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case memory = "Memory", memoryReservation = "MemoryReservation", memorySwap = "MemorySwap"
+        case nanoCpus = "NanoCpus", cpuShares = "CpuShares", pidsLimit = "PidsLimit", restartPolicy = "RestartPolicy"
+    }
+}
+
+/// The answer to `POST /containers/{id}/update`.
+public struct ContainerUpdateResponse: Decodable, Sendable, Equatable {
+    public var warnings: [String]?
+    enum CodingKeys: String, CodingKey { case warnings = "Warnings" }
+}
