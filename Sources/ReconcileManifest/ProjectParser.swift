@@ -54,7 +54,7 @@ struct ProjectParser {
         allNames = serviceEntries.map(\.key)
         let context = ServiceContext(
             projectDirectory: projectDirectory, environment: environment, declaredVolumes: Set(volumes.map(\.key)),
-            declaredNetworks: Set(networks.map(\.key)), serviceNames: allNames)
+            declaredNetworks: Set(networks.map(\.key)))
         let serviceParser = ServiceParser(reader: reader, context: context)
         for entry in serviceEntries {
             if !ServiceParser.isValidName(entry.key) {
@@ -220,7 +220,7 @@ struct ProjectParser {
 
     private func labels(_ node: MNode, _ path: String) -> [String: String] {
         let parser = ServiceParser(reader: reader, context: ServiceContext(
-            projectDirectory: projectDirectory, environment: environment, declaredVolumes: [], declaredNetworks: [], serviceNames: []))
+            projectDirectory: projectDirectory, environment: environment, declaredVolumes: [], declaredNetworks: []))
         return parser.labels(node, path)
     }
 

@@ -20,7 +20,15 @@ struct Reader {
     ) {
         for entry in entries {
             if supported.contains(entry.key) { continue }
-            if extensions && entry.key.hasPrefix("x-") { continue }
+            if extensions && entry.key.hasPrefix("x-") {
+                // Extension fields are ignored, so a misspelled `x-reconcile` would silently do nothing.
+                if supported.contains("x-reconcile"), Values.editDistance(entry.key, "x-reconcile") <= 2 {
+                    sink.warning(
+                        entry.keyPos, Self.join(path, entry.key), "extension field ignored",
+                        hint: "did you mean `x-reconcile`?")
+                }
+                continue
+            }
             let keyPath = Self.join(path, entry.key)
             if let why = unsupported[entry.key] {
                 sink.error(

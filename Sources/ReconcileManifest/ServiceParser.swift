@@ -7,7 +7,6 @@ struct ServiceContext {
     var environment: [String: String]
     var declaredVolumes: Set<String>
     var declaredNetworks: Set<String>
-    var serviceNames: [String]
 }
 
 /// A parsed service plus the positions cross-service checks report against.

@@ -151,4 +151,30 @@ struct ErrorTests {
         #expect(errs[0].message == "GPU `7` is not in `x-reconcile.gpus`")
         #expect(errs[1].message == "asks for 3 GPUs per replica, the host has 2")
     }
+
+    @Test("a misspelled x-reconcile is a warning, since extension fields are otherwise ignored")
+    func misspelledExtension() throws {
+        let diags = try diagnostics("services:\n  a:\n    image: x\n    x-reconcle: {gpu: optional}\nx-recocile: {history_limit: 3}\n")
+        #expect(diags.map(\.severity) == [.warning, .warning])
+        #expect(diags[0].description == "docker-compose.yml:4:5: warning: services.a.x-reconcle: extension field ignored. Did you mean `x-reconcile`?")
+        #expect(diags[1].line == 5)
+    }
+
+    @Test("check returns the manifest together with its warnings when there is no error")
+    func checkWithWarnings() throws {
+        let fixture = try Fixture(["docker-compose.yml": "version: '3'\nservices:\n  a: {image: x, build: .}\n"])
+        defer { fixture.remove() }
+        let (manifest, diags) = fixture.check()
+        #expect(manifest?.project.services.count == 1)
+        #expect(diags.count == 2)
+        #expect(manifest?.warnings == diags)
+    }
+
+    @Test("a YAML syntax error carries the parser's line and column")
+    func yamlPosition() throws {
+        let errs = try errors("services:\n  a:\n    image: x\n   bad: indent\n")
+        #expect(errs.count == 1)
+        #expect(errs[0].line == 4)
+        #expect(errs[0].column >= 1)
+    }
 }
