@@ -11,18 +11,22 @@ public struct ObservedState: Sendable, Equatable, Codable {
     public var volumes: [ObservedVolume]
     /// Image reference → image id, for the references the project uses that exist on the host.
     public var images: [String: String]
-    /// The host's GPUs, when known.
+    /// The host's GPUs, when known; an empty list is a host without GPUs.
     public var gpus: [GPUDevice]?
+    /// Where `gpus` came from ("--gpus", "x-reconcile.gpus", "nvidia-smi", "probe container"),
+    /// or why it is unknown; shown by `status` and in planning errors.
+    public var gpuSource: String?
 
     public init(
         containers: [ObservedContainer] = [], networks: [ObservedNetwork] = [], volumes: [ObservedVolume] = [],
-        images: [String: String] = [:], gpus: [GPUDevice]? = nil
+        images: [String: String] = [:], gpus: [GPUDevice]? = nil, gpuSource: String? = nil
     ) {
         self.containers = containers
         self.networks = networks
         self.volumes = volumes
         self.images = images
         self.gpus = gpus
+        self.gpuSource = gpuSource
     }
 
     /// An empty host.

@@ -13,9 +13,9 @@ struct Planner {
     let observed: ObservedState
     let options: PlanOptions
 
-    private var steps: [PlanStep] = []
-    private var warnings: [String] = []
-    private var problems: [String] = []
+    var steps: [PlanStep] = []
+    var warnings: [String] = []
+    var problems: [String] = []
     private var unchanged = 0
     /// Step ids that create each network/volume key, so containers can depend on them.
     private var networkSteps: [String: Int] = [:]
@@ -25,6 +25,12 @@ struct Planner {
     /// Field maps of configs already flattened: replicas of one service share them.
     private var desiredFields: [String: [String: String]] = [:]
     private var observedFields: [String: [String: String]] = [:]
+    /// GPU placement of each service that asks for GPUs; empty when none does.
+    var gpuServices: [String: GPUServicePass] = [:]
+    /// GPUs nobody holds or is placed on, consumed by start-first surges in plan order.
+    var spareGPUs: [String] = []
+    /// Configs and hashes of GPU replicas by service and placement: replicas differ only in their ids.
+    var gpuConfigs: [String: (masked: ReplicaConfig, hash: String)] = [:]
 
     init(desired: Project, observed: ObservedState, options: PlanOptions) {
         self.desired = desired
@@ -40,11 +46,14 @@ struct Planner {
         for container in ours {
             byService[container.service ?? "", default: []].append(container)
         }
-        for index in serviceOrder() {
+        let order = serviceOrder()
+        placeGPUs(byService)
+        for index in order {
             planService(desired.services[index], observed: byService[desired.services[index].name] ?? [])
         }
         planOrphans(byService)
         planNetworkPrune()
+        if !gpuServices.isEmpty { waitForFreedGPUs() }
         if !problems.isEmpty { throw PlanningError(problems: problems) }
         return Plan(project: desired.name, steps: steps, warnings: warnings, unchanged: unchanged)
     }
@@ -133,99 +142,161 @@ struct Planner {
         return order
     }
 
-    private mutating func planService(_ service: Service, observed containers: [ObservedContainer]) {
-        let config = ReplicaConfig(service: service, project: desired)
-        let hash = config.hash()
-        let masked = config.masked(secrets: service.secretEnv)
-        let wantedImageID = observed.images[service.image]
-        var dependencies = dependencySteps(of: service).sorted()
-        var ids: [Int] = []
+    /// A service's containers sorted into replica slots: what goes, what stays, what is new.
+    struct Slots {
+        /// Containers removed before anything else (leftover surges, bad labels, duplicates), with the reason.
+        var cleanup: [(container: ObservedContainer, reason: String)] = []
+        /// The container kept in each slot after scaling down.
+        var current: [Int: ObservedContainer] = [:]
+        /// Replicas removed to scale down, by slot number.
+        var victims: [ObservedContainer] = []
+        /// Kept replicas before scaling down.
+        var before = 0
+        /// Slots to create: gaps first, then the next numbers.
+        var new: [Int] = []
+    }
 
-        func isCurrent(_ container: ObservedContainer) -> Bool {
-            guard container.configHash == hash else { return false }
-            if let wantedImageID, !container.imageID.isEmpty, container.imageID != wantedImageID { return false }
-            return true
-        }
-
-        // Leftovers of an interrupted start-first rollout, and containers without a valid slot,
-        // visited in a fixed order so the plan does not depend on the engine's listing order.
+    /// Sorts a service's containers into slots. `isCurrent` says whether a container matches
+    /// the manifest: current ones win a contested slot and survive a scale-down.
+    static func slots(
+        of service: Service, project: String, _ containers: [ObservedContainer], isCurrent: (ObservedContainer) -> Bool
+    ) -> Slots {
+        var out = Slots()
+        // Visited in a fixed order so the plan does not depend on the engine's listing order.
         let containers = containers.count < 2 ? containers : containers.sorted {
             ($0.replica ?? 0, $0.name, $0.id) < ($1.replica ?? 0, $1.name, $1.id)
         }
-        var slots: [Int: [ObservedContainer]] = [:]
+        var claims: [Int: [ObservedContainer]] = [:]
         for container in containers {
             if container.isSurge {
-                ids.append(add(removeStep(service.name, container, reason: "leftover of an interrupted start-first rollout")))
+                out.cleanup.append((container, "leftover of an interrupted start-first rollout"))
             } else if let replica = container.replica, replica >= 1 {
-                slots[replica, default: []].append(container)
+                claims[replica, default: []].append(container)
             } else {
-                ids.append(add(removeStep(service.name, container, reason: "container has no valid replica label")))
+                out.cleanup.append((container, "container has no valid replica label"))
             }
         }
 
         // Two containers claiming one slot: keep the best, deterministically.
-        var current: [Int: ObservedContainer] = [:]
-        for (replica, claimants) in slots {
+        for replica in claims.keys.sorted() {
+            guard let claimants = claims[replica] else { continue }
+            if claimants.count == 1 {
+                out.current[replica] = claimants[0]
+                continue
+            }
             let ranked = claimants.sorted { a, b in
                 let (ac, bc) = (isCurrent(a), isCurrent(b))
                 if ac != bc { return ac }
                 let (ar, br) = (a.state == .running, b.state == .running)
                 if ar != br { return ar }
                 if a.name != b.name {
-                    let expected = Naming.containerName(project: desired.name, service: service.name, replica: replica)
+                    let expected = Naming.containerName(project: project, service: service.name, replica: replica)
                     if a.name == expected || b.name == expected { return a.name == expected }
                 }
                 if a.created != b.created { return a.created < b.created }
                 return a.id < b.id
             }
-            current[replica] = ranked[0]
+            out.current[replica] = ranked[0]
             for extra in ranked.dropFirst() {
-                ids.append(add(removeStep(service.name, extra, reason: "duplicate of replica \(replica) (keeping \(ranked[0].name))")))
+                out.cleanup.append((extra, "duplicate of replica \(replica) (keeping \(ranked[0].name))"))
             }
+        }
+
+        // Scale down: out-of-date replicas first, then the highest numbers.
+        let target = max(0, service.replicas)
+        out.before = out.current.count
+        if out.current.count > target {
+            let victims = out.current.values.sorted { a, b in
+                let (ac, bc) = (isCurrent(a), isCurrent(b))
+                if ac != bc { return !ac }
+                return (a.replica ?? 0) > (b.replica ?? 0)
+            }.prefix(out.current.count - target)
+            out.victims = victims.sorted(by: { ($0.replica ?? 0) < ($1.replica ?? 0) })
+            for victim in out.victims {
+                if let replica = victim.replica { out.current[replica] = nil }
+            }
+        }
+
+        var missing = target - out.current.count
+        var replica = 1
+        while missing > 0 {
+            if out.current[replica] == nil {
+                out.new.append(replica)
+                missing -= 1
+            }
+            replica += 1
+        }
+        return out
+    }
+
+    private mutating func planService(_ service: Service, observed containers: [ObservedContainer]) {
+        let gpu = gpuServices[service.name]
+        let config = ReplicaConfig(service: service, project: desired)
+        let hash = config.hash()
+        let wantedImageID = observed.images[service.image]
+        var dependencies = dependencySteps(of: service).sorted()
+        var ids: [Int] = []
+
+        /// The hash a replica's container must carry: per replica when GPUs are placed.
+        func wanted(_ replica: Int?) -> (hash: String, gpus: [String]?) {
+            guard let gpu, let replica, let gpus = gpu.gpus[replica] else { return (hash, nil) }
+            return (gpuHash(service, gpus), gpus)
+        }
+
+        func imageIsCurrent(_ container: ObservedContainer) -> Bool {
+            if let wantedImageID, !container.imageID.isEmpty, container.imageID != wantedImageID { return false }
+            return true
+        }
+
+        let slots = gpu?.slots ?? Planner.slots(of: service, project: desired.name, containers) { container in
+            container.configHash == hash && imageIsCurrent(container)
+        }
+        for (container, reason) in slots.cleanup {
+            ids.append(add(removeStep(service.name, container, reason: reason)))
         }
 
         // New and replacement containers wait for the cleanup above, which frees their names.
         dependencies.append(contentsOf: ids)
 
-        // Scale down: out-of-date replicas first, then the highest numbers.
         let target = max(0, service.replicas)
-        if current.count > target {
-            let victims = current.values.sorted { a, b in
-                let (ac, bc) = (isCurrent(a), isCurrent(b))
-                if ac != bc { return !ac }
-                return (a.replica ?? 0) > (b.replica ?? 0)
-            }.prefix(current.count - target)
-            for victim in victims.sorted(by: { ($0.replica ?? 0) < ($1.replica ?? 0) }) {
-                ids.append(add(removeStep(service.name, victim, reason: "scale down from \(current.count) to \(target) replicas")))
-                if let replica = victim.replica { current[replica] = nil }
-            }
+        for (index, victim) in slots.victims.enumerated() {
+            ids.append(add(removeStep(service.name, victim, reason: "scale down from \(slots.before - index) to \(target) replicas")))
         }
 
         // Existing replicas: recreate what differs, start what stopped.
         let rollout = rolloutStrategy(for: service)
+        let current = slots.current
         for replica in current.keys.sorted() {
             guard let container = current[replica] else { continue }
             let name = Naming.containerName(project: desired.name, service: service.name, replica: replica)
             let resource = "service:\(service.name):\(replica)"
-            if !isCurrent(container) || container.state == .dead {
+            var want = wanted(replica)
+            if container.configHash != want.hash || !imageIsCurrent(container) || container.state == .dead {
+                var strategy = rollout
+                if let gpus = want.gpus, !gpus.isEmpty, let gpu {
+                    let moved = gpuRollout(service, gpu, holding: gpus, base: rollout)
+                    strategy = (moved.strategy, moved.why)
+                    if moved.gpus != gpus { want = (gpuHash(service, moved.gpus), moved.gpus) }
+                }
                 var changes: [FieldChange] = []
                 var reason: String
                 if container.state == .dead {
                     reason = "container is dead"
-                } else if container.configHash != hash {
-                    changes = fieldChanges(from: container, to: masked, hash: hash)
+                } else if container.configHash != want.hash {
+                    let masked = want.gpus == nil ? config.masked(secrets: service.secretEnv) : desiredConfig(service, want.gpus)
+                    changes = fieldChanges(from: container, to: masked, hash: want.hash)
                     reason = "configuration changed"
                 } else {
                     reason = "image \(service.image) now points to a different image"
                     changes = [FieldChange(field: "image id", from: shortID(container.imageID), to: shortID(wantedImageID ?? ""))]
                 }
-                reason += " (\(rollout.strategy.rawValue): \(rollout.why))"
+                reason += " (\(strategy.strategy.rawValue): \(strategy.why))"
                 ids.append(
                     add(
                         PlanStep(
                             resource: resource, action: .recreate, reason: reason, changes: changes, dependsOn: dependencies,
                             service: service.name, replica: replica, containerName: name, containerID: container.id,
-                            configHash: hash, strategy: rollout.strategy)))
+                            configHash: want.hash, strategy: strategy.strategy, gpus: want.gpus)))
             } else if let why = startReason(container, service: service) {
                 ids.append(
                     add(
@@ -238,21 +309,17 @@ struct Planner {
         }
 
         // Scale up: fill gaps first, then the next numbers.
-        var missing = target - current.count
-        var replica = 1
-        while missing > 0 {
-            if current[replica] == nil {
-                let reason = containers.isEmpty && replica == 1 ? "new service" : "replica \(replica) is missing"
-                ids.append(
-                    add(
-                        PlanStep(
-                            resource: "service:\(service.name):\(replica)", action: .create, reason: reason,
-                            dependsOn: dependencies, service: service.name, replica: replica,
-                            containerName: Naming.containerName(project: desired.name, service: service.name, replica: replica),
-                            configHash: hash)))
-                missing -= 1
-            }
-            replica += 1
+        for replica in slots.new {
+            var reason = containers.isEmpty && replica == 1 ? "new service" : "replica \(replica) is missing"
+            let want = wanted(replica)
+            if let gpus = want.gpus { reason += gpus.isEmpty ? " (on CPU)" : " (GPU\(gpus.count == 1 ? "" : "s") \(gpus.joined(separator: ",")))" }
+            ids.append(
+                add(
+                    PlanStep(
+                        resource: "service:\(service.name):\(replica)", action: .create, reason: reason,
+                        dependsOn: dependencies, service: service.name, replica: replica,
+                        containerName: Naming.containerName(project: desired.name, service: service.name, replica: replica),
+                        configHash: want.hash, gpus: want.gpus)))
         }
         serviceSteps[service.name] = ids
     }
@@ -272,7 +339,7 @@ struct Planner {
         return Array(out)
     }
 
-    private func rolloutStrategy(for service: Service) -> (strategy: RolloutStrategy, why: String) {
+    func rolloutStrategy(for service: Service) -> (strategy: RolloutStrategy, why: String) {
         let asked = service.updateConfig.order
         if asked == .stopFirst { return (.stopFirst, "update_config.order is stop-first") }
         var blocker: String? = nil
@@ -280,7 +347,8 @@ struct Planner {
             blocker = "it publishes fixed host port \(published), which the old and new container cannot both hold"
         } else if service.networks.contains(where: { $0.ipv4Address != nil }) {
             blocker = "it has a fixed IP address"
-        } else if service.devices.contains(where: { $0.isGPU }) {
+        } else if service.devices.contains(where: { $0.isGPU }), gpuServices[service.name]?.placed != true {
+            // Without an inventory nothing says a GPU is spare for the surge.
             blocker = "its GPUs are held by the old container and no spare GPU allows a surge"
         }
         if let blocker {

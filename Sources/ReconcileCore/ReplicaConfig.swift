@@ -119,6 +119,10 @@ public struct ReplicaConfig: Sendable, Equatable, Codable {
         var out: [String: String] = [:]
         for (key, value) in object {
             let field = ReplicaConfig.fieldName(key)
+            if key == "devices" {
+                out[field] = ReplicaConfig.display(devices)
+                continue
+            }
             if let map = value as? [String: Any], ReplicaConfig.splitFields.contains(key) {
                 for (subkey, subvalue) in map {
                     out["\(field).\(subkey)"] = ReplicaConfig.display(subvalue, encoder: encoder)
@@ -128,6 +132,23 @@ public struct ReplicaConfig: Sendable, Equatable, Codable {
             }
         }
         return out
+    }
+
+    /// Devices as a person reads them: "0,1" for placed GPUs, "count 2", "all", "none".
+    private static func display(_ devices: [DeviceRequest]) -> String {
+        guard !devices.isEmpty else { return "none" }
+        return devices.map { device in
+            var text: String
+            if let ids = device.deviceIDs {
+                text = ids.joined(separator: ",")
+            } else if case .exactly(let n)? = device.count {
+                text = "count \(n)"
+            } else {
+                text = "all"
+            }
+            if !device.isGPU { text += " (\(device.driver ?? device.capabilities.joined(separator: ",")))" }
+            return text
+        }.joined(separator: "; ")
     }
 
     private static let splitFields: Set<String> = ["environment", "labels", "limits", "healthcheck", "logging"]

@@ -208,15 +208,10 @@ public struct Executor: Sendable {
         return created.id
     }
 
+    /// The devices of the step's replica, exactly as the planner hashed them: nil keeps the
+    /// declared ones, an empty list runs the replica on CPU, ids replace the GPU requests.
     func devices(_ step: PlanStep, _ service: Service) -> [ReconcileCore.DeviceRequest]? {
-        guard let gpus = step.gpus, !gpus.isEmpty else { return nil }
-        return service.devices.map { device in
-            guard device.isGPU else { return device }
-            var placed = device
-            placed.count = nil
-            placed.deviceIDs = gpus
-            return placed
-        }
+        step.gpus.map { service.devices(placedOn: $0) }
     }
 
     func target(of step: PlanStep) -> (Service, Int, String)? {

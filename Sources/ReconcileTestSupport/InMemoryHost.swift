@@ -39,12 +39,13 @@ public struct InMemoryHost: Sendable {
             case .create, .recreate:
                 if step.action == .recreate { state.containers.removeAll { $0.id == step.containerID } }
                 guard let name = step.service, let service = desired.service(named: name), let replica = step.replica else { continue }
-                let config = ReplicaConfig(service: service, project: desired)
+                let config = ReplicaConfig(service: service, project: desired, devices: step.gpus.map { service.devices(placedOn: $0) })
+                let labels = config.containerLabels(project: desired.name, service: service, replica: replica)
                 state.containers.append(
                     ObservedContainer(
-                        id: newID(), name: step.containerName ?? "",
-                        labels: config.containerLabels(project: desired.name, service: service, replica: replica),
-                        image: service.image, imageID: state.images[service.image] ?? "", state: .running))
+                        id: newID(), name: step.containerName ?? "", labels: labels,
+                        image: service.image, imageID: state.images[service.image] ?? "", state: .running,
+                        gpuDeviceIDs: labels[LabelKey.gpus].map { $0.split(separator: ",").map(String.init) } ?? []))
             }
         }
     }
