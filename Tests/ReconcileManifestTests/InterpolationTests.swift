@@ -77,4 +77,19 @@ struct InterpolationTests {
         #expect(errs[1].line == 4)
         #expect(errs[1].hint?.contains("$$") == true)
     }
+
+    @Test(".env lines may use earlier ones; single-quoted .env values are literal; nested ${A?$B} messages interpolate")
+    func dotEnvDetails() throws {
+        let fixture = try Fixture([
+            "docker-compose.yml": "services:\n  a:\n    image: ${REGISTRY}/app:${TAG}\n    environment: {RAW: \"${RAW}\", NEED: \"${NEED?missing $TAG}\"}\n",
+            ".env": "HOST=registry.local\nREGISTRY=${HOST}:5000\nTAG=2\nRAW='${HOST}'\n",
+        ])
+        defer { fixture.remove() }
+        let (manifest, diags) = fixture.check()
+        #expect(manifest == nil)
+        #expect(diags.map(\.message) == ["required variable `NEED` is not set: missing 2"])
+        let a = try #require(try fixture.load(env: ["NEED": "x"]).project.service(named: "a"))
+        #expect(a.image == "registry.local:5000/app:2")
+        #expect(a.environment["RAW"] == "${HOST}")
+    }
 }
