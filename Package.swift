@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "reconcile", targets: ["reconcile"]),
+        .executable(name: "reconcile-workload", targets: ["reconcile-workload"]),
         .library(name: "ReconcileCore", targets: ["ReconcileCore"]),
     ],
     dependencies: [
@@ -15,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // Pure core: manifest model, observed state, planner, config hash, labels. No dependencies.
@@ -65,6 +67,39 @@ let package = Package(
             dependencies: [
                 "ReconcileCore", "ReconcileManifest", "DockerEngine", "ReconcileRuntime",
                 "ReconcileCommands", "ReconcileTestSupport",
+            ]
+        ),
+        // The bundled inference workload (workload/README is in README.md's Workload section).
+        // OpenBLAS's CBLAS interface from Debian's libopenblas-dev.
+        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
+        // zlib, to read the gzip-compressed digits data set.
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        // Models, math (OpenBLAS on CPU, the CUDA driver API on GPU), training and the benchmark.
+        .target(name: "WorkloadCore", dependencies: ["COpenBLAS", "CZlib"]),
+        // The HTTP application (Hummingbird), built in one function shared by the executable and tests.
+        .target(
+            name: "WorkloadServer",
+            dependencies: [
+                "WorkloadCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "reconcile-workload",
+            dependencies: [
+                "WorkloadCore", "WorkloadServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "WorkloadTests",
+            dependencies: [
+                "WorkloadCore", "WorkloadServer",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
     ]
