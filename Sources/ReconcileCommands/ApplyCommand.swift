@@ -20,6 +20,7 @@ struct ApplyCommand: AsyncParsableCommand {
     @OptionGroup var manifest: ManifestOptions
     @OptionGroup var engine: EngineOptions
     @OptionGroup var output: OutputOptions
+    @OptionGroup var gpuOptions: GPUOptions
 
     @Flag(help: "Remove containers of services, and networks, no longer in the manifest.")
     var prune = false
@@ -45,7 +46,7 @@ struct ApplyCommand: AsyncParsableCommand {
             let loaded = try manifest.load()
             if output.output == .text { Console.diagnostics(loaded.warnings) }
             let ok = try await withEngine(engine) { client in
-                try await apply(loaded.project, client: client, timeout: timeoutSeconds, stop: trap.stop)
+                try await apply(gpuOptions.apply(to: loaded.project), client: client, timeout: timeoutSeconds, stop: trap.stop)
             }
             if !ok { throw ExitCode.failure }
         } catch let error as ExitCode {

@@ -45,6 +45,21 @@ struct ManifestOptions: ParsableArguments {
     }
 }
 
+/// `--gpus`: the host's GPUs, overriding `x-reconcile.gpus` and discovery.
+struct GPUOptions: ParsableArguments {
+    @Option(name: .customLong("gpus"), help: "The host's GPU ids, e.g. 0,1,2,3 (or `none`), instead of asking nvidia-smi.")
+    var gpus: String?
+
+    /// The project with the flag's inventory in place of the manifest's.
+    func apply(to project: Project) -> Project {
+        guard let gpus else { return project }
+        var project = project
+        let ids = gpus == "none" ? [] : gpus.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        project.extensions.gpus = ids.map { GPUDevice(id: $0) }
+        return project
+    }
+}
+
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     case text, json
 }

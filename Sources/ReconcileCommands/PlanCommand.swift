@@ -19,6 +19,7 @@ struct PlanCommand: AsyncParsableCommand {
     @OptionGroup var manifest: ManifestOptions
     @OptionGroup var output: OutputOptions
     @OptionGroup var engine: EngineOptions
+    @OptionGroup var gpuOptions: GPUOptions
 
     @Flag(help: "Exit 2 when changes are pending, 0 when there are none, 1 on error.")
     var detailedExitcode = false
@@ -39,8 +40,9 @@ struct PlanCommand: AsyncParsableCommand {
     func run() async throws {
         do {
             let loaded = try manifest.load()
-            let observed = try await observedState(for: loaded.project)
-            let result = try plan(desired: loaded.project, observed: observed, options: PlanOptions(prune: prune))
+            let project = gpuOptions.apply(to: loaded.project)
+            let observed = try await observedState(for: project)
+            let result = try plan(desired: project, observed: observed, options: PlanOptions(prune: prune))
             switch output.output {
             case .json: try Console.json(result)
             case .text:

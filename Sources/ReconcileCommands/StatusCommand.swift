@@ -16,11 +16,12 @@ struct StatusCommand: AsyncParsableCommand {
     @OptionGroup var manifest: ManifestOptions
     @OptionGroup var engine: EngineOptions
     @OptionGroup var output: OutputOptions
+    @OptionGroup var gpuOptions: GPUOptions
 
     func run() async throws {
         do {
             let loaded = try manifest.load()
-            let project = loaded.project
+            let project = gpuOptions.apply(to: loaded.project)
             let observed = try await withEngine(engine) { client in try await Observer(client: client).observe(project: project) }
             let report = StatusReport(project: project, observed: observed)
             switch output.output {
@@ -71,6 +72,13 @@ struct StatusReport: Encodable {
         for name in names.sorted() {
             let service = project.service(named: name)
             let hash = service.map { ReplicaConfig(service: $0, project: project).hash() }
+            // A GPU replica's hash covers its placement: compare it on the GPUs it holds.
+            let placed = { (c: ObservedContainer) -> String? in
+                service.flatMap { s in
+                    s.devices.contains(where: \.isGPU)
+                        ? ReplicaConfig(service: s, project: project, devices: s.devices(placedOn: c.gpuDeviceIDs)).hash() : nil
+                }
+            }
             let containers = (byService[name] ?? []).sorted { ($0.replica ?? 0, $0.name) < ($1.replica ?? 0, $1.name) }
             services.append(
                 ServiceStatus(
@@ -80,7 +88,7 @@ struct StatusReport: Encodable {
                         ContainerStatus(
                             name: c.name, id: String(c.id.prefix(12)), state: c.state.rawValue, health: c.health.rawValue,
                             image: c.image,
-                            upToDate: hash != nil && c.configHash == hash
+                            upToDate: hash != nil && (c.configHash == hash || c.configHash == placed(c))
                                 && (observed.images[c.image] == nil || observed.images[c.image] == c.imageID),
                             gpus: c.gpuDeviceIDs)
                     }))
@@ -88,7 +96,7 @@ struct StatusReport: Encodable {
         self.services = services
     }
 
-    enum CodingKeys: String, CodingKey { case project, containers, networks, volumes, images, gpus, services }
+    enum CodingKeys: String, CodingKey { case project, containers, networks, volumes, images, gpus, gpuSource, services }
 
     func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
@@ -98,6 +106,7 @@ struct StatusReport: Encodable {
         try container.encode(observed.volumes, forKey: .volumes)
         try container.encode(observed.images, forKey: .images)
         try container.encodeIfPresent(observed.gpus, forKey: .gpus)
+        try container.encodeIfPresent(observed.gpuSource, forKey: .gpuSource)
         try container.encode(services, forKey: .services)
     }
 
@@ -117,6 +126,26 @@ struct StatusReport: Encodable {
                 lines.append("    \(c.name)  \(c.id)  \(state)  \(c.image)  \(fresh)\(gpus)")
             }
         }
+        lines.append(contentsOf: gpuLines())
         return lines.joined(separator: "\n")
+    }
+
+    /// The GPU inventory and who holds each GPU: "gpus 4 (nvidia-smi)", then "  0  ml-train-1".
+    func gpuLines() -> [String] {
+        guard let source = observed.gpuSource else { return [] }
+        guard let gpus = observed.gpus else { return ["gpus unknown (\(source))"] }
+        var lines = ["gpus \(gpus.count) (\(source))"]
+        for device in gpus {
+            let holders = observed.containers.filter { container in
+                container.gpuDeviceIDs.contains(device.id) || device.uuid.map { container.gpuDeviceIDs.contains($0) } == true
+            }.map { container in
+                container.project == project ? container.name : "\(container.name) (\(container.project.map { "project \($0)" } ?? "not managed by reconcile"))"
+            }
+            var line = "  \(device.id)  \(holders.isEmpty ? "free" : holders.joined(separator: ", "))"
+            if let memory = device.memoryBytes { line += "  \(memory >> 30) GiB" }
+            if let uuid = device.uuid { line += "  \(uuid)" }
+            lines.append(line)
+        }
+        return lines
     }
 }

@@ -7,11 +7,17 @@ import ReconcileCore
 /// One pass makes four list calls, in parallel: the project's containers (label filter),
 /// networks, volumes and images. Only containers that exited are inspected, for their
 /// exit code. No decisions are made here.
+///
+/// A project that asks for GPUs also gets the GPU inventory and the GPUs other containers
+/// hold: one more list call of the running containers, and an inspect of each one that
+/// is not ours and carries no reconcile GPU label (only inspect shows `DeviceRequests`).
 public struct Observer: Sendable {
     public let client: DockerClient
+    public var gpuInventory: GPUInventory
 
-    public init(client: DockerClient) {
+    public init(client: DockerClient, gpuInventory: GPUInventory = GPUInventory()) {
         self.client = client
+        self.gpuInventory = gpuInventory
     }
 
     public func observe(project: Project) async throws -> ObservedState {
@@ -30,6 +36,12 @@ public struct Observer: Sendable {
             for try await container in group { if let container { out.append(container) } }
             return out.sorted { $0.name < $1.name }
         }
+        if project.services.contains(where: { GPUPlacement.ask(for: $0) != nil }) || project.extensions.gpus != nil {
+            let (gpus, source) = await gpuInventory.discover(project: project, client: client)
+            observed.gpus = gpus
+            observed.gpuSource = source
+            observed.containers += try await foreignGPUHolders(project: project, inventory: gpus ?? [])
+        }
         let wantedNetworks = Set(project.networks.map(\.name))
         observed.networks = networkList.filter {
             wantedNetworks.contains($0.name) || $0.labels?[LabelKey.project] == project.name
@@ -47,6 +59,40 @@ public struct Observer: Sendable {
             }
         }
         return observed
+    }
+
+    /// Running containers of other projects and tools that hold GPUs, with the ids they hold.
+    func foreignGPUHolders(project: Project, inventory: [GPUDevice]) async throws -> [ObservedContainer] {
+        let running = try await client.listContainers(all: false)
+        return try await withThrowingTaskGroup(of: ObservedContainer?.self) { group in
+            for summary in running where summary.labels?[LabelKey.project] != project.name {
+                guard let name = summary.name else { continue }
+                let labels = summary.labels ?? [:]
+                var container = ObservedContainer(
+                    id: summary.id, name: name, labels: labels, image: summary.image ?? "", imageID: summary.imageID ?? "",
+                    state: ObservedContainer.State(rawValue: summary.state ?? "") ?? .running, created: summary.created ?? 0)
+                if labels[LabelKey.project] != nil {
+                    // Another reconcile project: its label says which GPUs each replica holds.
+                    guard let gpus = labels[LabelKey.gpus], !gpus.isEmpty else { continue }
+                    container.gpuDeviceIDs = gpus.split(separator: ",").map(String.init)
+                    group.addTask { container }
+                    continue
+                }
+                group.addTask {
+                    let inspect: ContainerInspect
+                    do {
+                        inspect = try await client.inspectContainer(summary.id)
+                    } catch where error.isDockerNotFound {
+                        return nil
+                    }
+                    container.gpuDeviceIDs = GPUInventory.heldIDs(inspect.hostConfig?.deviceRequests ?? [], inventory: inventory)
+                    return container.gpuDeviceIDs.isEmpty ? nil : container
+                }
+            }
+            var out: [ObservedContainer] = []
+            for try await container in group { if let container { out.append(container) } }
+            return out.sorted { $0.name < $1.name }
+        }
     }
 
     /// The spellings a tag answers to: "busybox:latest" is also "busybox", and

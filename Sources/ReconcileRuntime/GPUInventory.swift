@@ -1,0 +1,143 @@
+import DockerEngine
+import Foundation
+import ReconcileCore
+
+/// Lists the engine host's GPUs from inside a container, for engines reconcile does not run beside.
+///
+/// The listing has `nvidia-smi --query-gpu=index,uuid,memory.total --format=csv,noheader`'s
+/// shape: one GPU a line, "index, uuid, memory".
+public protocol GPUProbe: Sendable {
+    /// The host's GPUs; throws `GPUProbeUnavailable` when the probe cannot run at all.
+    func listGPUs(client: DockerClient) async throws -> [GPUDevice]
+}
+
+/// The probe cannot run (its image is missing, say): the inventory stays unknown.
+public struct GPUProbeUnavailable: Error, Sendable, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Runs the bundled workload image's `gpus` listing with every GPU attached.
+public struct WorkloadImageProbe: GPUProbe {
+    public var image: String
+
+    public init(image: String = "reconcile-workload:latest") {
+        self.image = image
+    }
+
+    public func listGPUs(client: DockerClient) async throws -> [GPUDevice] {
+        do {
+            _ = try await client.inspectImage(image)
+        } catch where error.isDockerNotFound {
+            throw GPUProbeUnavailable("the GPU probe image \(image) is not on the engine host")
+        }
+        let request = ContainerCreateRequest(
+            config: ContainerConfig(cmd: ["gpus"], image: image, labels: [LabelKey.version: "1"]),
+            hostConfig: HostConfig(deviceRequests: [DockerEngine.DeviceRequest(driver: "nvidia", count: -1, capabilities: [["gpu"]])]))
+        let created = try await client.createContainer(name: nil, request)
+        do {
+            _ = try await client.startContainer(created.id)
+            _ = try await client.waitContainer(created.id, timeout: .seconds(60))
+            let chunks = try await client.containerLogs(created.id, stderr: false)
+            try? await client.removeContainer(created.id, force: true, removeVolumes: true)
+            return GPUInventory.parse(chunks.map { String(decoding: $0.bytes, as: UTF8.self) }.joined())
+        } catch {
+            try? await client.removeContainer(created.id, force: true, removeVolumes: true)
+            throw error
+        }
+    }
+}
+
+/// Finds the host's GPUs, in order: the project's explicit list (`--gpus`, `x-reconcile.gpus`),
+/// else `nvidia-smi` on PATH when the engine is local, else a probe container when it is remote.
+public struct GPUInventory: Sendable {
+    public var probe: (any GPUProbe)?
+    /// The environment whose PATH is searched for `nvidia-smi`.
+    public var environment: [String: String]
+
+    public init(probe: (any GPUProbe)? = WorkloadImageProbe(), environment: [String: String] = ProcessInfo.processInfo.environment) {
+        self.probe = probe
+        self.environment = environment
+    }
+
+    /// The GPUs and where they came from; nil GPUs when unknown, with the reason as source.
+    public func discover(project: Project, client: DockerClient) async -> (gpus: [GPUDevice]?, source: String) {
+        if let explicit = project.extensions.gpus { return (explicit, "explicit list (--gpus or x-reconcile.gpus)") }
+        if case .unix = client.configuration.endpoint {
+            guard let smi = executable("nvidia-smi") else { return ([], "no nvidia-smi on PATH: a host without GPUs") }
+            do {
+                return (GPUInventory.parse(try run(smi, ["--query-gpu=index,uuid,memory.total", "--format=csv,noheader"])), "nvidia-smi")
+            } catch {
+                return (nil, "nvidia-smi failed: \(error)")
+            }
+        }
+        guard let probe else { return (nil, "the engine is remote and no GPU probe is configured") }
+        do {
+            return (try await probe.listGPUs(client: client), "probe container")
+        } catch {
+            return (nil, "the engine is remote and the GPU probe is unavailable: \(error)")
+        }
+    }
+
+    /// Parses "0, GPU-8f…, 81920 MiB" lines; the index is the id, as Docker's `DeviceIDs` takes it.
+    public static func parse(_ text: String) -> [GPUDevice] {
+        var out: [GPUDevice] = []
+        for line in text.split(whereSeparator: \.isNewline) {
+            let fields = line.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard let index = fields.first, !index.isEmpty, Int(index) != nil else { continue }
+            let uuid = fields.count > 1 && !fields[1].isEmpty ? fields[1] : nil
+            var memory: Int64? = nil
+            if fields.count > 2 {
+                let parts = fields[2].split(separator: " ")
+                if let value = parts.first.flatMap({ Int64($0) }) {
+                    let unit = parts.count > 1 ? parts[1].lowercased() : "mib"
+                    memory = unit.hasPrefix("g") ? value << 30 : unit.hasPrefix("k") ? value << 10 : value << 20
+                }
+            }
+            out.append(GPUDevice(id: index, uuid: uuid, memoryBytes: memory))
+        }
+        return out
+    }
+
+    private func executable(_ name: String) -> String? {
+        for directory in (environment["PATH"] ?? "").split(separator: ":") {
+            let path = "\(directory)/\(name)"
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        return nil
+    }
+
+    private func run(_ path: String, _ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        process.environment = environment
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw GPUProbeUnavailable("\(path) exited with code \(process.terminationStatus)")
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// GPU ids a container's device requests hold: explicit ids, or a count of the first
+    /// GPUs (what the NVIDIA runtime gives a bare count), or all of them.
+    public static func heldIDs(_ requests: [DockerEngine.DeviceRequest], inventory: [GPUDevice]) -> [String] {
+        var out: [String] = []
+        for request in requests {
+            let isGPU = request.driver == "nvidia" || (request.capabilities ?? []).contains { $0.contains("gpu") }
+            guard isGPU else { continue }
+            if let ids = request.deviceIDs, !ids.isEmpty {
+                out.append(contentsOf: ids)
+            } else if let count = request.count, count != 0 {
+                out.append(contentsOf: (count < 0 ? inventory : Array(inventory.prefix(count))).map(\.id))
+            }
+        }
+        var seen: Set<String> = []
+        return out.filter { seen.insert($0).inserted }
+    }
+}
