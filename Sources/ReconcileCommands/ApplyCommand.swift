@@ -90,6 +90,7 @@ struct ApplyCommand: AsyncParsableCommand {
                 options: ExecutionOptions(parallelism: parallelism, gateTimeout: timeout, stop: stop),
                 emit: { view.handle($0) })
             result = await executor.run(current)
+            view.finish()
         } catch {
             await lock.release()
             throw error

@@ -1,23 +1,79 @@
 import Foundation
 import ReconcileCore
 import ReconcileRuntime
+import Synchronization
 
-/// Renders executor events: JSON lines with `--output json`, else one line per step
-/// (coloured on a terminal, plain otherwise).
-struct ProgressView: Sendable {
+/// Renders executor events: JSON lines with `--output json`; on a terminal, finished steps
+/// as lines and the running ones on a status line redrawn in place with their elapsed
+/// time; otherwise plain lines, one per event.
+final class ProgressView: Sendable {
     let format: OutputFormat
     let color: Bool
+    let live: Bool
+    private let running = Mutex<[Int: (step: PlanStep, since: ContinuousClock.Instant, note: String?)]>([:])
+    private let ticker = Mutex<Task<Void, Never>?>(nil)
 
     init(format: OutputFormat) {
         self.format = format
         color = Console.useColor()
+        live = format == .text && Console.stdoutIsTerminal && ProcessInfo.processInfo.environment["TERM"] != "dumb"
+        if live {
+            let task = Task { [weak self] in
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .milliseconds(100))
+                    self?.redraw()
+                }
+            }
+            ticker.withLock { $0 = task }
+        }
+    }
+
+    /// Stops the status line; call once the run is over.
+    func finish() {
+        ticker.withLock { $0?.cancel() }
+        if live { FileHandle.standardOutput.write(Data("\r\u{1B}[K".utf8)) }
     }
 
     func handle(_ event: ProgressEvent) {
         switch format {
         case .json: Console.out(jsonLine(event))
-        case .text: if let line = textLine(event) { Console.out(line) }
+        case .text:
+            if live {
+                track(event)
+                if let line = textLine(event) {
+                    FileHandle.standardOutput.write(Data(("\r\u{1B}[K" + line + "\n").utf8))
+                    redraw()
+                }
+            } else if let line = textLine(event) {
+                Console.out(line)
+            }
         }
+    }
+
+    private func track(_ event: ProgressEvent) {
+        running.withLock { running in
+            switch event {
+            case .stepStarted(let step): running[step.id] = (step, .now, nil)
+            case .stepProgress(let step, let note): running[step.id]?.note = note
+            case .stepFinished(let step, _), .stepFailed(let step, _, _), .stepSkipped(let step, _):
+                running[step.id] = nil
+            default: break
+            }
+        }
+    }
+
+    private func redraw() {
+        let now = ContinuousClock.now
+        let parts = running.withLock { running in
+            running.values.sorted { $0.step.id < $1.step.id }.map { entry -> String in
+                let seconds = Double((now - entry.since).components.seconds) + Double((now - entry.since).components.attoseconds) / 1e18
+                return "\(entry.step.resource) \(entry.note ?? entry.step.action.rawValue) \(String(format: "%.1fs", seconds))"
+            }
+        }
+        guard !parts.isEmpty else { return }
+        var line = "  ⠿ " + parts.joined(separator: " · ")
+        if line.count > 200 { line = String(line.prefix(199)) + "…" }
+        FileHandle.standardOutput.write(Data(("\r\u{1B}[K" + line).utf8))
     }
 
     private func paint(_ text: String, _ code: String) -> String { color ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text }
@@ -25,8 +81,8 @@ struct ProgressView: Sendable {
     private func textLine(_ event: ProgressEvent) -> String? {
         switch event {
         case .stepStarted(let step):
-            return color ? nil : "  \(step.action.symbol) \(step.resource) \(step.action.rawValue)…"
-        case .stepProgress(let step, let what): return "    \(step.resource): \(what)"
+            return live ? nil : "  \(step.action.symbol) \(step.resource) \(step.action.rawValue)…"
+        case .stepProgress(let step, let what): return live ? nil : "    \(step.resource): \(what)"
         case .stepFinished(let step, let seconds):
             return "  \(paint("✓", "32")) \(step.action.symbol) \(step.resource) \(step.action.rawValue) \(String(format: "(%.1fs)", seconds))"
         case .stepFailed(let step, let message, let seconds):

@@ -109,7 +109,8 @@ public struct Executor: Sendable {
             emit(.stepSkipped(step, reason: reason))
             return .skipped(reason)
         }
-        emit(.stepStarted(step))
+        // A recreate reports its start once its service's rollout lets it begin.
+        if step.action != .recreate { emit(.stepStarted(step)) }
         do {
             switch step.action {
             case .createNetwork: try await createNetwork(step)

@@ -39,6 +39,9 @@ actor Rollouts {
             let limit: Int
             if let parallelism = policy.parallelism {
                 limit = parallelism <= 0 ? count : parallelism
+            } else if service?.devices.contains(where: \.isGPU) == true {
+                // A GPU replica replaced in place takes its GPUs down with it: one at a time.
+                limit = 1
             } else {
                 limit = max(1, (replicas + 3) / 4)
             }
@@ -97,6 +100,7 @@ actor Rollouts {
             }
         }
         if let reason = halted(service.name) { throw ExecutionError(reason) }
+        executor.emit(.stepStarted(step))
         let client = executor.client
         let retiredName = "\(name)-old-\(oldID.prefix(8))"
         let devices = executor.devices(step, service)
