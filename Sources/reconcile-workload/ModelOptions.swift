@@ -46,3 +46,9 @@ func fail(_ error: any Error, code: Int32 = 2) -> ExitCode {
     note("reconcile-workload: \(error)")
     return ExitCode(code)
 }
+
+/// `--port`, else `RECONCILE_WORKLOAD_PORT` (the image sets it, so its health check and
+/// server agree), else 8080.
+func resolvedPort(_ flag: Int?) -> Int {
+    flag ?? ProcessInfo.processInfo.environment["RECONCILE_WORKLOAD_PORT"].flatMap { Int($0) } ?? 8080
+}

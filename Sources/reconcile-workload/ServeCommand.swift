@@ -12,8 +12,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Address to listen on.")
     var host = "127.0.0.1"
 
-    @Option(help: "Port to listen on.")
-    var port = 8080
+    @Option(help: "Port to listen on. Default: $RECONCILE_WORKLOAD_PORT, else 8080.")
+    var port: Int?
 
     @Option(help: "Most rows in one /v1/predict request.")
     var maxBatch = 1024
@@ -41,7 +41,7 @@ struct ServeCommand: AsyncParsableCommand {
                 "source": "\(backend.model.source)", "device": "\(backend.device.kind)", "reason": "\(backend.device.reason)",
             ])
         let app = buildApplication(
-            backend: backend, configuration: .init(host: host, port: port, maxBatch: maxBatch, maxBodyBytes: maxBodyBytes), logger: logger)
+            backend: backend, configuration: .init(host: host, port: resolvedPort(port), maxBatch: maxBatch, maxBodyBytes: maxBodyBytes), logger: logger)
         try await app.runService()
     }
 }

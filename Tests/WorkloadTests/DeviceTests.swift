@@ -1,0 +1,62 @@
+import Foundation
+import Testing
+@testable import WorkloadCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite("devices")
+struct DeviceTests {
+    static let hasDriver: Bool = {
+        guard let handle = dlopen("libcuda.so.1", RTLD_NOW) else { return false }
+        dlclose(handle)
+        return true
+    }()
+
+    @Test("--device gpu without an NVIDIA driver fails naming libcuda.so.1 and how to get it")
+    func gpuWithoutDriver() throws {
+        // On a machine with a driver this obligation cannot be observed; the GPU run covers it there.
+        guard !Self.hasDriver else { return }
+        #expect {
+            _ = try DeviceSelection.open(.gpu, model: Fixtures.model, environment: [:])
+        } throws: { error in
+            guard let e = error as? WorkloadError else { return false }
+            return e.code == .gpuUnavailable && e.message.contains("libcuda.so.1 not found") && e.message.contains("--gpus")
+        }
+    }
+
+    @Test("--device gpu with NVIDIA_VISIBLE_DEVICES=none fails saying no GPU was granted")
+    func gpuNotGranted() throws {
+        #expect {
+            _ = try DeviceSelection.open(.gpu, model: Fixtures.model, environment: ["NVIDIA_VISIBLE_DEVICES": "none"])
+        } throws: { error in
+            (error as? WorkloadError)?.message.contains("NVIDIA_VISIBLE_DEVICES=none grants no GPU") ?? false
+        }
+    }
+
+    @Test("--device auto says which device it chose and why")
+    func autoExplains() throws {
+        let none = try DeviceSelection.open(.auto, model: Fixtures.model, environment: ["NVIDIA_VISIBLE_DEVICES": "void"])
+        #expect(none.device.kind == "cpu")
+        #expect(none.device.reason.contains("chose the CPU") && none.device.reason.contains("NVIDIA_VISIBLE_DEVICES=void"))
+        let probed = try DeviceSelection.open(.auto, model: Fixtures.model, environment: [:])
+        #expect(probed.device.reason.contains("--device auto chose the \(probed.device.kind == "gpu" ? "GPU" : "CPU")"))
+        if !Self.hasDriver { #expect(probed.device.reason.contains("libcuda.so.1 not found")) }
+    }
+
+    @Test("the gpus mode prints an inventory that says why no GPU is usable")
+    func gpusMode() throws {
+        let out = try runProcess(Repo.product("reconcile-workload"), ["gpus"], environment: ["NVIDIA_VISIBLE_DEVICES": "none"])
+        #expect(out.status == 0)
+        let inventory = try JSONDecoder().decode(GPUInventory.self, from: Data(out.stdout.utf8))
+        #expect(!inventory.available && inventory.gpus.isEmpty)
+        #expect(inventory.reason?.contains("grants no GPU") ?? false)
+    }
+
+    @Test("the PTX kernel declares the entry point the backend looks up, for a target every driver accepts")
+    func ptxShape() {
+        #expect(PTX.denseKernel.contains(".visible .entry \(PTX.denseKernelName)("))
+        #expect(PTX.denseKernel.hasPrefix(".version 6.0\n.target sm_50\n.address_size 64"))
+    }
+}
