@@ -17,6 +17,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // Pure core: manifest model, observed state, planner, config hash, labels. No dependencies.
@@ -51,9 +53,20 @@ let package = Package(
         .target(
             name: "ReconcileCommands",
             dependencies: [
-                "ReconcileCore", "ReconcileManifest", "DockerEngine", "ReconcileRuntime",
+                "ReconcileCore", "ReconcileManifest", "DockerEngine", "ReconcileRuntime", "ReconcileController",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The controller daemon: the observe/plan/execute loop, backoff, metrics, logs and HTTP endpoints.
+        .target(
+            name: "ReconcileController",
+            dependencies: [
+                "ReconcileCore", "ReconcileManifest", "DockerEngine", "ReconcileRuntime",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),
         .executableTarget(name: "reconcile", dependencies: ["ReconcileCommands"]),
@@ -62,11 +75,12 @@ let package = Package(
         .testTarget(name: "ReconcileCoreTests", dependencies: ["ReconcileCore", "ReconcileTestSupport"]),
         .testTarget(name: "ReconcileManifestTests", dependencies: ["ReconcileManifest", "ReconcileCore"]),
         .testTarget(name: "DockerEngineTests", dependencies: ["DockerEngine", "ReconcileTestSupport"]),
+        .testTarget(name: "ReconcileControllerTests", dependencies: ["ReconcileController", "ReconcileCore"]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
                 "ReconcileCore", "ReconcileManifest", "DockerEngine", "ReconcileRuntime",
-                "ReconcileCommands", "ReconcileTestSupport",
+                "ReconcileCommands", "ReconcileTestSupport", "ReconcileController",
             ]
         ),
         // The bundled inference workload (workload/README is in README.md's Workload section).

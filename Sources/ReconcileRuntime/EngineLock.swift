@@ -18,14 +18,21 @@ public struct EngineLock: Sendable {
     static let hostLabel = "io.reconcile.lock.host"
     static let pidLabel = "io.reconcile.lock.pid"
     static let bootLabel = "io.reconcile.lock.boot"
+    static let purposeLabel = "io.reconcile.lock.purpose"
 
     public static func volumeName(project: String) -> String { "reconcile-lock-\(project)" }
 
     public struct Held: Error, CustomStringConvertible, Sendable {
         public var project: String
         public var holder: String
+        /// What the holder does ("apply", "controller", …); nil for a lock taken by an older version.
+        public var purpose: String? = nil
         public var description: String {
-            "project \(project) is locked by \(holder); wait for it to finish, or if that process is gone for good, run `reconcile unlock -p \(project)`"
+            if purpose == "controller" {
+                // A controller never finishes on its own, so "wait for it" would be the wrong advice.
+                return "project \(project) is kept converged by \(holder): edit the manifests it watches instead, or stop that controller first; if that process is gone for good, run `reconcile unlock -p \(project)`"
+            }
+            return "project \(project) is locked by \(holder); wait for it to finish, or if that process is gone for good, run `reconcile unlock -p \(project)`"
         }
     }
 
@@ -38,7 +45,7 @@ public struct EngineLock: Sendable {
         let since = ISO8601DateFormatter().string(from: Date())
         let labels: [String: String] = [
             LabelKey.lock: project, LabelKey.project: project, tokenLabel: token, hostLabel: host, pidLabel: String(pid),
-            bootLabel: bootID(), LabelKey.lockHolder: "reconcile \(purpose) (\(user)@\(host), pid \(pid), since \(since))",
+            bootLabel: bootID(), purposeLabel: purpose, LabelKey.lockHolder: "reconcile \(purpose) (\(user)@\(host), pid \(pid), since \(since))",
         ]
         let name = volumeName(project: project)
         for _ in 0..<3 {
@@ -46,7 +53,7 @@ public struct EngineLock: Sendable {
             let found = volume.labels ?? [:]
             if found[tokenLabel] == token { return EngineLock(project: project, token: token, client: client) }
             guard isStale(found), let staleToken = found[tokenLabel] else {
-                throw Held(project: project, holder: found[LabelKey.lockHolder] ?? "another process")
+                throw Held(project: project, holder: found[LabelKey.lockHolder] ?? "another process", purpose: found[purposeLabel])
             }
             // Only the process whose token the takeover volume carries may remove the stale lock.
             let takeover = "\(name)-takeover-\(staleToken.prefix(12))"

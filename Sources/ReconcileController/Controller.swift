@@ -1,0 +1,600 @@
+import DockerEngine
+import Foundation
+import Logging
+import ReconcileCore
+import ReconcileManifest
+import ReconcileRuntime
+import ServiceLifecycle
+import Synchronization
+
+public struct ControllerConfiguration: Sendable {
+    /// The `-f` paths, watched for edits.
+    public var paths: [String]
+    public var prune: Bool
+    /// Seconds between full passes when nothing else asks for one.
+    public var resync: Double
+    /// Seconds between looks at the manifest files.
+    public var manifestPoll: Double
+    public var parallelism: Int
+    /// Longest wait for a health gate or a dependency, as `apply --timeout`.
+    public var gateTimeout: Double
+    public var replicaBackoff: BackoffPolicy
+    /// A replica that ran this long before it crashed is started again at once.
+    public var backoffReset: Double
+
+    public init(
+        paths: [String], prune: Bool = false, resync: Double = 30, manifestPoll: Double = 1,
+        parallelism: Int = ExecutionOptions.defaultParallelism, gateTimeout: Double = 120,
+        replicaBackoff: BackoffPolicy = .replica, backoffReset: Double = 60
+    ) {
+        self.paths = paths
+        self.prune = prune
+        self.resync = resync
+        self.manifestPoll = manifestPoll
+        self.parallelism = parallelism
+        self.gateTimeout = gateTimeout
+        self.replicaBackoff = replicaBackoff
+        self.backoffReset = backoffReset
+    }
+}
+
+/// What `/status` and `/readyz` report about the controller itself.
+public struct ControllerStatus: Encodable, Sendable {
+    public var ready: Bool
+    public var eventStreamConnected: Bool
+    public var lastPassSucceeded: Bool
+    public var passes: Int
+    public var lastError: String?
+    public var manifestValid: Bool
+    public var manifestError: String?
+    public var manifestDigest: String
+    public var backoff: [Backoff]
+
+    public struct Backoff: Encodable, Sendable {
+        public var service: String
+        public var replica: Int
+        public var failures: Int
+        public var retryInSeconds: Double
+    }
+}
+
+/// Keeps one project on one engine converged: a loop around the same observer, planner and
+/// executor as `apply`.
+///
+/// Level-triggered: engine events, manifest edits, a periodic resync and retries only ask
+/// for a pass; requests that arrive while a pass runs are coalesced into one more pass.
+/// Each pass observes the whole project, plans and executes. The controller's one decision
+/// of its own is when to leave a step out: the start of a crash-looping replica waits out
+/// that replica's backoff (`ReplicaBackoff`), and a pass that failed is retried with a
+/// growing delay. A graceful shutdown lets the running pass finish and starts no other.
+public final class Controller: ServiceLifecycle.Service, Sendable {
+    public let client: DockerClient
+    public let configuration: ControllerConfiguration
+    public let metrics: ControllerMetrics
+    let load: @Sendable () throws -> LoadedManifest
+    let logger: Logger
+    let observer: Observer
+    let projectName: String
+    private let state: Mutex<State>
+    private let wakeups: AsyncStream<Void>
+    private let wakeup: AsyncStream<Void>.Continuation
+    private let origin = ContinuousClock.now
+    /// Never raised: a drain lets the running pass finish its steps.
+    private let noStop = StopSignal()
+
+    struct State {
+        var project: Project
+        var digest: String
+        /// The digest of the manifest the host last converged to; steps taken while it is
+        /// still the manifest in force repair drift rather than roll out an edit.
+        var convergedDigest: String?
+        var manifestDirty = false
+        var manifestError: String?
+        var reasons: Set<String> = []
+        var backoff: ReplicaBackoff
+        /// Containers someone stopped or killed (the engine sent `kill` or `stop` before
+        /// `die`): starting them again is drift repair, not a crash loop.
+        var stoppedByOthers: Set<String> = []
+        /// Containers the engine said died or stopped, by when (seconds on `now()`): the list
+        /// call right after the event can still show them running, and then the pass looks again.
+        var recentDeaths: [String: Double] = [:]
+        var streamConnected = false
+        var lastPassSucceeded = false
+        var lastError: String?
+        var passes = 0
+        var failedPasses = 0
+        var wakeAt: Double?
+        var wakeTask: Task<Void, Never>?
+        var stopping = false
+    }
+
+    /// - Parameters:
+    ///   - initial: the manifest loaded before starting; its project is the one locked.
+    ///   - load: loads the manifest again after an edit.
+    public init(
+        client: DockerClient, initial: LoadedManifest, configuration: ControllerConfiguration,
+        load: @escaping @Sendable () throws -> LoadedManifest, logger: Logger, metrics: ControllerMetrics = ControllerMetrics(),
+        observer: Observer? = nil
+    ) {
+        self.client = client
+        self.configuration = configuration
+        self.metrics = metrics
+        self.load = load
+        var logger = logger
+        logger[metadataKey: "project"] = "\(initial.project.name)"
+        self.logger = logger
+        self.observer = observer ?? Observer(client: client)
+        projectName = initial.project.name
+        state = Mutex(
+            State(
+                project: initial.project, digest: initial.digest,
+                backoff: ReplicaBackoff(policy: configuration.replicaBackoff, resetAfter: configuration.backoffReset)))
+        (wakeups, wakeup) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+    }
+
+    // MARK: service
+
+    public func run() async throws {
+        logger.info("controller started", metadata: ["resync": "\(configuration.resync)", "prune": "\(configuration.prune)"])
+        enqueue("start")
+        await withGracefulShutdownHandler {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await self.watchEvents() }
+                group.addTask { await self.watchManifest() }
+                group.addTask { await self.resyncLoop() }
+                await self.loop()
+                group.cancelAll()
+            }
+        } onGracefulShutdown: {
+            self.drain()
+        }
+        state.withLock { $0.wakeTask?.cancel() }
+        logger.info("controller stopped", metadata: ["passes": "\(state.withLock { $0.passes })"])
+    }
+
+    /// No new pass starts; the running one finishes.
+    public func drain() {
+        let first = state.withLock { state -> Bool in
+            defer { state.stopping = true }
+            return !state.stopping
+        }
+        if first { logger.info("draining: the running pass finishes, no new one starts") }
+        wakeup.finish()
+    }
+
+    private func loop() async {
+        for await _ in wakeups {
+            if state.withLock({ $0.stopping }) { break }
+            await pass()
+        }
+    }
+
+    // MARK: triggers
+
+    /// Asks for a pass. Coalesced: however many arrive during a pass, one more pass follows.
+    func enqueue(_ reason: String) {
+        state.withLock { _ = $0.reasons.insert(reason) }
+        wakeup.yield(())
+    }
+
+    /// Seconds since the controller was made, on the monotonic clock.
+    func now() -> Double {
+        let elapsed = ContinuousClock.now - origin
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    }
+
+    /// Asks for a pass at `time` (seconds on `now()`'s scale), unless one is due sooner.
+    func schedule(at time: Double, reason: String) {
+        let current = now()
+        state.withLock { state in
+            if let due = state.wakeAt, due > current, due <= time { return }
+            state.wakeTask?.cancel()
+            state.wakeAt = time
+            state.wakeTask = Task { [weak self] in
+                try? await Task.sleep(for: .seconds(max(0, time - current)))
+                guard !Task.isCancelled, let self else { return }
+                self.state.withLock { $0.wakeAt = nil }
+                self.enqueue(reason)
+            }
+        }
+    }
+
+    private func resyncLoop() async {
+        while !Task.isCancelled {
+            do { try await Task.sleep(for: .seconds(configuration.resync)) } catch { return }
+            enqueue("resync")
+        }
+    }
+
+    private func watchManifest() async {
+        let watcher = ManifestWatcher(paths: configuration.paths)
+        var last = watcher.fingerprint()
+        while !Task.isCancelled {
+            do { try await Task.sleep(for: .seconds(configuration.manifestPoll)) } catch { return }
+            let next = watcher.fingerprint()
+            guard next != last else { continue }
+            last = next
+            state.withLock { $0.manifestDirty = true }
+            enqueue("manifest")
+        }
+    }
+
+    /// The engine's events about the project: each one only asks for a pass. Reconnects with
+    /// backoff when the stream breaks, and asks for a full pass on every (re)connection,
+    /// since events may have been missed meanwhile.
+    private func watchEvents() async {
+        let filters = DockerFilters([
+            "type": ["container", "network", "volume"],
+            "event": ["kill", "die", "stop", "destroy", "oom", "health_status"],
+        ])
+        var failures = 0
+        var connections = 0
+        while !Task.isCancelled {
+            var connectedAt: Double?
+            do {
+                let stream = try await client.events(filters: filters)
+                connectedAt = now()
+                connections += 1
+                setStream(connected: true)
+                if connections > 1 {
+                    metrics.reconnects.increment()
+                    logger.info("event stream reconnected", metadata: ["attempts": "\(failures)"])
+                } else {
+                    logger.info("event stream connected")
+                }
+                enqueue(connections > 1 ? "reconnect" : "connect")
+                for try await event in stream { handle(event) }
+                if Task.isCancelled { break }
+                logger.warning("event stream ended")
+            } catch {
+                if Task.isCancelled { break }
+                logger.warning("event stream broke", metadata: ["error": "\(error)"])
+            }
+            setStream(connected: false)
+            // A stream that stayed up a while starts the reconnect delays over; one that breaks
+            // at once keeps backing off, so a flapping engine is not hammered.
+            if let connectedAt, now() - connectedAt > 5 { failures = 0 }
+            failures += 1
+            let delay = BackoffPolicy.reconnect.delay(afterFailures: failures)
+            do { try await Task.sleep(for: .seconds(delay)) } catch { break }
+        }
+    }
+
+    private func setStream(connected: Bool) {
+        state.withLock { $0.streamConnected = connected }
+        metrics.streamConnected.set(connected ? 1.0 : 0.0)
+    }
+
+    func handle(_ event: DockerEvent) {
+        let attributes = event.actor.attributes
+        switch event.type {
+        case "container":
+            guard attributes[LabelKey.project] == projectName else { return }
+            let id = event.actor.id
+            if event.action == "kill" || event.action == "stop" {
+                state.withLock { state in
+                    // Bounded: ids of containers long gone are of no use.
+                    if state.stoppedByOthers.count > 4096 { state.stoppedByOthers.removeAll() }
+                    state.stoppedByOthers.insert(id)
+                }
+            }
+            if event.action == "kill" { return }
+            if event.action == "die" || event.action == "stop" {
+                let time = now()
+                state.withLock { $0.recentDeaths[id] = time }
+            }
+            logger.info(
+                "engine event",
+                metadata: [
+                    "event": "\(event.action)", "container": "\(attributes["name"] ?? id)",
+                    "service": "\(attributes[LabelKey.service] ?? "")", "replica": "\(attributes[LabelKey.replica] ?? "")",
+                ])
+            enqueue("event")
+        case "network", "volume":
+            guard event.action == "destroy", let name = attributes["name"] else { return }
+            let ours = state.withLock { state in
+                event.type == "network"
+                    ? state.project.networks.contains { $0.name == name } : state.project.volumes.contains { $0.name == name }
+            }
+            guard ours else { return }
+            logger.info("engine event", metadata: ["event": "\(event.type) \(event.action)", event.type: "\(name)"])
+            enqueue("event")
+        default:
+            return
+        }
+    }
+
+    // MARK: manifest
+
+    private func reloadManifest(_ log: Logger) {
+        let loaded: LoadedManifest
+        do {
+            loaded = try load()
+        } catch {
+            manifestInvalid(String(describing: error), log)
+            return
+        }
+        guard loaded.project.name == projectName else {
+            manifestInvalid(
+                "the project name changed from \(projectName) to \(loaded.project.name): a controller keeps one project; start another controller for the new name",
+                log)
+            return
+        }
+        for warning in loaded.warnings { log.warning("manifest warning", metadata: ["diagnostic": "\(warning)"]) }
+        let changed = state.withLock { state -> Bool in
+            state.manifestError = nil
+            guard state.digest != loaded.digest else { return false }
+            state.project = loaded.project
+            state.digest = loaded.digest
+            return true
+        }
+        metrics.manifestValid.set(1.0)
+        if changed {
+            log.info("manifest reloaded", metadata: ["digest": "\(loaded.digest.prefix(12))", "services": "\(loaded.project.services.count)"])
+        }
+    }
+
+    private func manifestInvalid(_ message: String, _ log: Logger) {
+        state.withLock { $0.manifestError = message }
+        metrics.manifestErrors.increment()
+        metrics.manifestValid.set(0.0)
+        log.error("manifest invalid; keeping the last good one", metadata: ["error": "\(message)"])
+    }
+
+    // MARK: passes
+
+    private func pass() async {
+        let (id, dirty, reasons) = state.withLock { state -> (Int, Bool, Set<String>) in
+            state.passes += 1
+            defer {
+                state.manifestDirty = false
+                state.reasons = []
+            }
+            return (state.passes, state.manifestDirty, state.reasons)
+        }
+        var log = logger
+        log[metadataKey: "pass"] = "\(id)"
+        if dirty { reloadManifest(log) }
+        let (project, digest) = state.withLock { ($0.project, $0.digest) }
+        let started = ContinuousClock.now
+        do {
+            let observed = try await observer.observe(project: project)
+            metrics.replicas(project: project, observed: observed)
+            lookAgainIfStale(observed, log: log)
+            let full = try ReconcileCore.plan(desired: project, observed: observed, options: PlanOptions(prune: configuration.prune))
+            let (runnable, deferred) = admit(full, observed: observed, log: log)
+            var succeeded = true
+            if !runnable.isEmpty {
+                log.info("pass started", metadata: ["steps": "\(runnable.steps.count)", "reasons": "\(reasons.sorted().joined(separator: ","))"])
+                succeeded = await execute(runnable, project: project, digest: digest, log: log)
+            }
+            let seconds = elapsed(since: started)
+            metrics.passDuration.record(ContinuousClock.now - started)
+            if succeeded {
+                let first = state.withLock { state -> Bool in
+                    let first = state.lastPassSucceeded == false
+                    state.lastPassSucceeded = true
+                    state.lastError = nil
+                    state.failedPasses = 0
+                    if deferred.isEmpty { state.convergedDigest = digest }
+                    return first
+                }
+                metrics.lastPassSucceeded.set(1.0)
+                metrics.pass(result: runnable.isEmpty ? (deferred.isEmpty ? "unchanged" : "deferred") : "changed")
+                if !runnable.isEmpty {
+                    log.info("pass finished", metadata: ["steps": "\(runnable.steps.count)", "seconds": "\(rounded(seconds))"])
+                    // Look again: what was just done is confirmed (and the gauges follow) by a pass that finds nothing to do.
+                    enqueue("verify")
+                } else if first {
+                    log.info("converged", metadata: ["seconds": "\(rounded(seconds))"])
+                }
+            } else {
+                failed("a step failed", log: log)
+            }
+        } catch {
+            metrics.passDuration.record(ContinuousClock.now - started)
+            failed(String(describing: error), log: log)
+        }
+        let current = now()
+        let waiting = state.withLock { state in
+            state.backoff.forgetSettled(now: current)
+            return state.backoff.waiting(now: current)
+        }
+        metrics.backoff(waiting, now: current)
+    }
+
+    /// How long after a container's `die` event the list call may still show it running.
+    static let staleWindow = 2.0
+
+    /// A container the engine just reported dead but listed as running means the listing
+    /// lagged behind the event; another pass follows shortly, until it does not, or the
+    /// window closes (then it really runs again: someone started it).
+    private func lookAgainIfStale(_ observed: ObservedState, log: Logger) {
+        let current = now()
+        let stale = state.withLock { state -> Bool in
+            state.recentDeaths = state.recentDeaths.filter { current - $0.value < Self.staleWindow }
+            var stale = false
+            for container in observed.containers where state.recentDeaths[container.id] != nil {
+                if container.state == .running {
+                    stale = true
+                } else {
+                    state.recentDeaths[container.id] = nil
+                }
+            }
+            return stale
+        }
+        if stale {
+            log.debug("listing lags behind a die event; looking again")
+            schedule(at: current + 0.02, reason: "stale")
+        }
+    }
+
+    private func failed(_ message: String, log: Logger) {
+        let failures = state.withLock { state -> Int in
+            state.lastPassSucceeded = false
+            state.lastError = message
+            state.failedPasses += 1
+            return state.failedPasses
+        }
+        metrics.lastPassSucceeded.set(0.0)
+        metrics.pass(result: "failed")
+        let delay = BackoffPolicy.pass.delay(afterFailures: failures)
+        log.error("pass failed", metadata: ["error": "\(message)", "retry_in": "\(rounded(delay))"])
+        schedule(at: now() + delay, reason: "retry")
+    }
+
+    /// The plan less the starts that must wait for their replica's backoff, and the steps
+    /// that depend on them. Asks for a pass when the earliest wait ends.
+    private func admit(_ plan: Plan, observed: ObservedState, log: Logger) -> (Plan, [PlanStep]) {
+        let current = now()
+        var held: Set<Int> = []
+        var wakeAt: Double?
+        var notes: [(PlanStep, Int, Double)] = []
+        state.withLock { state in
+            for step in plan.steps {
+                guard let service = step.service, let replica = step.replica else { continue }
+                let key = "\(service):\(replica)"
+                let decision: ReplicaBackoff.Decision
+                switch step.action {
+                case .start:
+                    let container = step.containerID.flatMap { id in observed.containers.first { $0.id == id } }
+                    let crashed = container.map { ($0.state == .exited || $0.state == .dead) && !state.stoppedByOthers.contains($0.id) } ?? false
+                    if crashed {
+                        let waitingAlready = state.backoff.entries[key]?.notBefore != nil
+                        decision = state.backoff.crashed(key, now: current)
+                        if case .wait(let until) = decision, !waitingAlready {
+                            notes.append((step, state.backoff.entries[key]?.failures ?? 0, until - current))
+                        }
+                    } else {
+                        decision = state.backoff.mayRepair(key, now: current)
+                    }
+                case .create:
+                    decision = state.backoff.mayRepair(key, now: current)
+                default:
+                    // A recreate carries a configuration change (often the fix of a crash loop): never held.
+                    decision = .now
+                }
+                if case .wait(let until) = decision {
+                    held.insert(step.id)
+                    wakeAt = min(wakeAt ?? until, until)
+                }
+            }
+        }
+        for (step, failures, delay) in notes {
+            metrics.crashBackoff(service: step.service ?? "")
+            log.warning(
+                "replica crash-looping; holding its restart back",
+                metadata: [
+                    "service": "\(step.service ?? "")", "replica": "\(step.replica ?? 0)", "failures": "\(failures)",
+                    "retry_in": "\(rounded(delay))",
+                ])
+        }
+        if let wakeAt { schedule(at: wakeAt, reason: "backoff") }
+        let (runnable, deferred) = plan.deferring(held)
+        return (runnable, deferred)
+    }
+
+    private func execute(_ plan: Plan, project: Project, digest: String, log: Logger) async -> Bool {
+        let executor = Executor(
+            client: client, project: project,
+            options: ExecutionOptions(parallelism: configuration.parallelism, gateTimeout: configuration.gateTimeout, stop: noStop),
+            emit: { event in Controller.log(event, log) })
+        let result = await executor.run(plan)
+        let current = now()
+        let repairs = state.withLock { state -> Bool in
+            for step in plan.steps where [.start, .create, .recreate].contains(step.action) {
+                guard let service = step.service, let replica = step.replica else { continue }
+                if case .skipped = result.outcomes[step.id] ?? .skipped("") { continue }
+                state.backoff.attempted("\(service):\(replica)", now: current)
+                if let id = step.containerID {
+                    state.stoppedByOthers.remove(id)
+                    state.recentDeaths[id] = nil
+                }
+            }
+            return state.convergedDigest == digest
+        }
+        for step in plan.steps {
+            let outcome = result.outcomes[step.id] ?? .skipped("not run")
+            let name: String
+            switch outcome {
+            case .succeeded: name = "succeeded"
+            case .failed: name = "failed"
+            case .skipped: name = "skipped"
+            case .rolledBack: name = "rolled-back"
+            }
+            metrics.step(action: step.action, result: name)
+            if repairs, outcome == .succeeded, [.start, .create, .recreate].contains(step.action), let service = step.service {
+                metrics.driftRepair(service: service)
+            }
+        }
+        return result.succeeded
+    }
+
+    static func log(_ event: ProgressEvent, _ log: Logger) {
+        func meta(_ step: PlanStep) -> Logger.Metadata {
+            var metadata: Logger.Metadata = ["resource": "\(step.resource)", "action": "\(step.action.rawValue)"]
+            if let service = step.service { metadata["service"] = "\(service)" }
+            if let replica = step.replica { metadata["replica"] = "\(replica)" }
+            return metadata
+        }
+        switch event {
+        case .stepStarted(let step):
+            var metadata = meta(step)
+            metadata["reason"] = "\(step.reason)"
+            log.info("step started", metadata: metadata)
+        case .stepProgress(let step, let what):
+            var metadata = meta(step)
+            metadata["detail"] = "\(what)"
+            log.debug("step progress", metadata: metadata)
+        case .stepFinished(let step, let seconds):
+            var metadata = meta(step)
+            metadata["seconds"] = "\(rounded(seconds))"
+            log.info("step finished", metadata: metadata)
+        case .stepFailed(let step, let message, let seconds):
+            var metadata = meta(step)
+            metadata["error"] = "\(message)"
+            metadata["seconds"] = "\(rounded(seconds))"
+            log.error("step failed", metadata: metadata)
+        case .stepSkipped(let step, let reason):
+            var metadata = meta(step)
+            metadata["reason"] = "\(reason)"
+            log.warning("step skipped", metadata: metadata)
+        case .stepRolledBack(let step):
+            log.warning("step rolled back", metadata: meta(step))
+        case .note(let text):
+            log.info("executor note", metadata: ["detail": "\(text)"])
+        }
+    }
+
+    // MARK: reading
+
+    /// Ready: the event stream is connected and the last pass succeeded.
+    public func status() -> ControllerStatus {
+        let current = now()
+        return state.withLock { state in
+            ControllerStatus(
+                ready: state.streamConnected && state.lastPassSucceeded, eventStreamConnected: state.streamConnected,
+                lastPassSucceeded: state.lastPassSucceeded, passes: state.passes, lastError: state.lastError,
+                manifestValid: state.manifestError == nil, manifestError: state.manifestError, manifestDigest: state.digest,
+                backoff: state.backoff.waiting(now: current).map { entry in
+                    let parts = entry.key.split(separator: ":")
+                    return ControllerStatus.Backoff(
+                        service: parts.first.map(String.init) ?? entry.key, replica: parts.count > 1 ? Int(parts[1]) ?? 0 : 0,
+                        failures: entry.failures, retryInSeconds: rounded(entry.until - current))
+                })
+        }
+    }
+
+    /// The project in force and a fresh observation of it, for `/status`.
+    public func observeNow() async throws -> (Project, ObservedState) {
+        let project = state.withLock { $0.project }
+        return (project, try await observer.observe(project: project))
+    }
+}
+
+func elapsed(since start: ContinuousClock.Instant) -> Double {
+    let d = ContinuousClock.now - start
+    return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+}
+
+func rounded(_ seconds: Double) -> Double { (seconds * 1000).rounded() / 1000 }
