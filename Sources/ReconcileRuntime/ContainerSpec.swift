@@ -11,6 +11,8 @@ public struct ContainerSpec: Sendable {
     public var request: ContainerCreateRequest
     /// Networks to connect after creation: engine name and endpoint settings.
     public var extraNetworks: [(name: String, endpoint: EndpointSettings)]
+    /// Every network with the endpoint settings of a replica in service (aliases included).
+    public var servingEndpoints: [(name: String, endpoint: EndpointSettings)]
 
     public init(
         project: Project, service: Service, replica: Int, name: String, devices: [ReconcileCore.DeviceRequest]? = nil,
@@ -95,13 +97,19 @@ public struct ContainerSpec: Sendable {
         }
         host.runtime = config.runtime
 
-        var endpoints: [(String, EndpointSettings)] = config.networks.map { network in
+        let served: [(String, EndpointSettings)] = config.networks.map { network in
             var aliases = network.aliases
             // Replicas answer to the service name on every network, as in Compose.
             if !aliases.contains(service.name) { aliases.insert(service.name, at: 0) }
             let ipam = network.ipv4Address.map { EndpointIPAMConfig(ipv4Address: $0) }
             return (network.key, EndpointSettings(ipamConfig: ipam, aliases: aliases))
         }
+        servingEndpoints = served
+        // A surge container must not receive the service's traffic before it passes its
+        // health gate: it joins its networks without the service's aliases, and gets them
+        // only once healthy (`Rollouts` reconnects it with `servingEndpoints`).
+        var endpoints: [(String, EndpointSettings)] =
+            surgeName == nil ? served : served.map { ($0.0, EndpointSettings(ipamConfig: $0.1.ipamConfig)) }
         if let first = endpoints.first {
             host.networkMode = first.0
             endpoints.removeFirst()

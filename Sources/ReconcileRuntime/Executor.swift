@@ -11,11 +11,14 @@ public struct ExecutionOptions: Sendable {
     /// its `update_config.monitor` does not say.
     public var defaultMonitor: Double
     public var stop: StopSignal
+    /// Seconds between taking a replaced container out of the service's name and stopping it.
+    public var drainSeconds: Double
 
     public init(
         parallelism: Int = ExecutionOptions.defaultParallelism, gateTimeout: Double = 120, defaultMonitor: Double = 1,
-        stop: StopSignal = StopSignal()
+        stop: StopSignal = StopSignal(), drainSeconds: Double = 0.5
     ) {
+        self.drainSeconds = drainSeconds
         self.parallelism = max(1, parallelism)
         self.gateTimeout = gateTimeout
         self.defaultMonitor = defaultMonitor

@@ -13,6 +13,8 @@ actor Rollouts {
         var oldID: String
         var retiredName: String
         var newID: String
+        /// Networks the old container left while draining, to rejoin if it is put back.
+        var endpoints: [(name: String, endpoint: EndpointSettings)] = []
     }
 
     struct ServiceRollout {
@@ -112,14 +114,30 @@ actor Rollouts {
                 let newID = try await executor.createAndStart(spec)
                 do {
                     try await executor.gate(newID, service: service, step: step)
+                    // Healthy: now it may take the service's traffic.
+                    for network in spec.servingEndpoints {
+                        try await client.disconnectNetwork(network.name, container: newID, force: true)
+                        try await client.connectNetwork(network.name, container: newID, endpoint: network.endpoint)
+                    }
                 } catch {
                     try? await executor.stopAndRemove(newID, grace: 0)
                     throw error
                 }
+                // Drain: take the old container out of the service's name first, so no new
+                // request is sent to it, and stop it once clients that resolved it just
+                // before have had time to finish.
+                for network in spec.servingEndpoints {
+                    try? await client.disconnectNetwork(network.name, container: oldID, force: true)
+                }
+                try await Task.sleep(for: .milliseconds(Int(executor.options.drainSeconds * 1000)))
                 _ = try await client.stopContainer(oldID, timeout: service.stopGracePeriod.map { Int($0.rounded(.up)) })
                 try await client.renameContainer(oldID, to: retiredName)
                 try await client.renameContainer(newID, to: name)
-                record(service.name, Retired(step: step.id, finalName: name, oldID: oldID, retiredName: retiredName, newID: newID))
+                record(
+                    service.name,
+                    Retired(
+                        step: step.id, finalName: name, oldID: oldID, retiredName: retiredName, newID: newID,
+                        endpoints: spec.servingEndpoints))
             } else {
                 _ = try await client.stopContainer(oldID, timeout: service.stopGracePeriod.map { Int($0.rounded(.up)) })
                 try await client.renameContainer(oldID, to: retiredName)
@@ -156,6 +174,9 @@ actor Rollouts {
                     executor.emit(.note("rolling back \(retired.finalName) to its previous container"))
                     try? await executor.stopAndRemove(retired.newID, grace: 0)
                     try? await executor.client.renameContainer(retired.oldID, to: retired.finalName)
+                    for network in retired.endpoints {
+                        try? await executor.client.connectNetwork(network.name, container: retired.oldID, endpoint: network.endpoint)
+                    }
                     _ = try? await executor.client.startContainer(retired.oldID)
                     changed[retired.step] = .rolledBack
                 }

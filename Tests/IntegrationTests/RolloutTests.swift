@@ -37,7 +37,7 @@ struct RolloutTests {
             try f.write(gatedStack(level: "one"))
             #expect(try f.reconcile("apply", "--yes", "--wait").status == 0)
             // A client on the project's network hits the service alias in a loop.
-            let loop = "while true; do if wget -q -T 2 -O /dev/null http://web:8080/; then echo ok; else echo FAIL; fi; done"
+            let loop = "while true; do if wget -q -O /dev/null http://web:8080/; then echo ok; else echo FAIL; fi; done"
             let client = try await f.client.createContainer(
                 name: "\(f.project)-loadgen",
                 ContainerCreateRequest(
@@ -74,6 +74,10 @@ struct RolloutTests {
             let after = try await f.containers()
             #expect(after.mapValues(\.id) == before.mapValues(\.id), "the previous containers are back under their names")
             #expect(after.values.allSatisfy { $0.state == "running" })
+            for name in after.keys {
+                let networks = try await f.client.inspectContainer(name).networkSettings?.networks ?? [:]
+                #expect(networks["\(f.project)_default"]?.aliases?.contains("web") == true, "\(name) serves the service name again")
+            }
         }
     }
 
