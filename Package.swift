@@ -67,7 +67,8 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Hummingbird", package: "hummingbird"),
-            ]
+            ],
+            exclude: ["README.md"]
         ),
         .executableTarget(name: "reconcile", dependencies: ["ReconcileCommands"]),
         .executableTarget(name: "reconcile-bench", dependencies: ["ReconcileCore"]),

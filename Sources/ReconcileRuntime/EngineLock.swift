@@ -93,6 +93,9 @@ public struct EngineLock: Sendable {
         guard labels[hostLabel] == ProcessInfo.processInfo.hostName, let pidText = labels[pidLabel], let pid = Int32(pidText)
         else { return false }
         if labels[bootLabel] != bootID() { return true }
+        // This process is only now taking the lock, so a lock naming its pid is a previous
+        // life's: in a restarted container the controller gets the same pid and hostname.
+        if pid == ProcessInfo.processInfo.processIdentifier { return true }
         return kill(pid, 0) != 0 && errno == ESRCH
     }
 

@@ -171,11 +171,11 @@ struct ControllerTests {
         }
     }
 
-    @Test("SIGTERM drains and exits 0; the containers keep running")
+    @Test("SIGTERM drains and exits 0; the containers keep running; --log-format json writes JSON lines")
     func sigterm() async throws {
         try await ProjectFixture.run("ctl-term") { fixture in
             try fixture.write(Self.sleeper.replacingOccurrences(of: "REPLICAS", with: "2"))
-            let controller = try ControllerProcess(fixture)
+            let controller = try ControllerProcess(fixture, arguments: ["--log-format", "json"])
             try await controller.waitRunning(fixture, service: "web", count: 2)
             let before = try await fixture.containers()
             kill(controller.process.processIdentifier, SIGTERM)
@@ -187,6 +187,13 @@ struct ControllerTests {
             #expect(after.count == 2 && after.values.allSatisfy { $0.state == "running" })
             #expect(Set(after.values.map(\.id)) == Set(before.values.map(\.id)))
             #expect(try await EngineLock_holder(fixture) == nil, "lock left behind")
+            let lines = controller.log().split(separator: "\n")
+            #expect(lines.count >= 3)
+            for line in lines {
+                let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+                #expect(object?["message"] is String && object?["level"] is String, "not a JSON log line: \(line)")
+            }
+            #expect(lines.contains { $0.contains("\"message\":\"draining") })
         }
     }
 
@@ -212,6 +219,33 @@ struct ControllerTests {
             let apply = try fixture.reconcile("apply", "--yes", "-f", other)
             #expect(apply.status == 1)
             #expect(apply.stderr.contains("kept converged by reconcile controller"), "\(apply.stderr)")
+        }
+    }
+
+    @Test("a controller that finds an apply holding the lock waits for it, then takes over")
+    func waitsForApply() async throws {
+        try await ProjectFixture.run("ctl-wait") { fixture in
+            try fixture.write(Self.sleeper.replacingOccurrences(of: "REPLICAS", with: "1"))
+            // An apply's lock, held from another machine (so it is never taken for stale).
+            let lock = "reconcile-lock-\(fixture.project)"
+            _ = try await fixture.client.createVolume(
+                VolumeCreateRequest(
+                    name: lock,
+                    labels: [
+                        LabelKey.lock: fixture.project, LabelKey.project: fixture.project, "io.reconcile.lock.token": "t",
+                        "io.reconcile.lock.host": "elsewhere", "io.reconcile.lock.pid": "1", "io.reconcile.lock.purpose": "apply",
+                        LabelKey.lockHolder: "reconcile apply (ci@elsewhere, pid 1, since now)",
+                    ]))
+            let controller = try ControllerProcess(fixture)
+            defer { controller.terminate() }
+            let waiting = try await fixture.eventually(within: 10) { controller.log().contains("waiting for its holder") }
+            #expect(waiting, "\(controller.log())")
+            try await Task.sleep(for: .seconds(1))
+            #expect(controller.process.isRunning)
+            #expect(try await fixture.containers().isEmpty)
+
+            try await fixture.client.removeVolume(lock)
+            #expect(try await controller.waitRunning(fixture, service: "web", count: 1, throwing: false), "\(controller.log())")
         }
     }
 
