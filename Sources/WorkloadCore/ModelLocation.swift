@@ -6,9 +6,15 @@ public enum ModelLocation {
     public static let environmentVariable = "RECONCILE_WORKLOAD_MODEL"
     public static let dataEnvironmentVariable = "RECONCILE_WORKLOAD_DATA"
 
+    /// This process's executable. argv[0] is only a name when the binary was found
+    /// through PATH (as in the image), so ask the kernel first.
+    public static var executablePath: String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments.first ?? ""
+    }
+
     /// Installed layout: `<prefix>/bin/reconcile-workload` next to
     /// `<prefix>/share/reconcile/models/digits-mlp`; in a checkout, `workload/models/digits-mlp`.
-    public static func bundledCandidates(executable: String = CommandLine.arguments.first ?? "") -> [String] {
+    public static func bundledCandidates(executable: String = executablePath) -> [String] {
         let bin = URL(fileURLWithPath: executable).resolvingSymlinksInPath().deletingLastPathComponent()
         return [
             bin.deletingLastPathComponent().appendingPathComponent("share/reconcile/models/digits-mlp").path,
@@ -16,7 +22,7 @@ public enum ModelLocation {
         ]
     }
 
-    public static func bundledDataCandidates(executable: String = CommandLine.arguments.first ?? "") -> [String] {
+    public static func bundledDataCandidates(executable: String = executablePath) -> [String] {
         let bin = URL(fileURLWithPath: executable).resolvingSymlinksInPath().deletingLastPathComponent()
         return [
             bin.deletingLastPathComponent().appendingPathComponent("share/reconcile/data/digits.csv.gz").path,
