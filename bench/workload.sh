@@ -72,7 +72,7 @@ ts.sort()
 print(2 * b * w * w * d / ts[len(ts) // 2 - (1 - len(ts) % 2) * 0] / 1e9)
 PY
 )
-    python3 -c "import sys; o,t,p=map(float,sys.argv[1:]); print(f'{int(sys.argv[4]):8d} {o:12.1f} {t:12.1f} {o/t:8.2f} {100*o/p:9.1f}%')" "$ours" "$theirs" "$PEAK" "$b"
+    python3 -c "import sys; o,t,p=map(float,sys.argv[1:4]); print(f'{int(sys.argv[4]):8d} {o:12.1f} {t:12.1f} {o/t:8.2f} {100*o/p:9.1f}%')" "$ours" "$theirs" "$PEAK" "$b"
 done
 python3 -c 'import numpy; c=numpy.show_config(mode="dicts"); print("   numpy", numpy.__version__, "with", c["Build Dependencies"]["blas"]["name"], c["Build Dependencies"]["blas"].get("version",""))' 2>/dev/null || true
 echo "   reconcile-workload with $("$W" run --synthetic --width 8 --depth 1 --device cpu --batch-sizes 1 --iterations 1 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["device"]["name"])')"
