@@ -84,7 +84,7 @@ let package = Package(
                 "ReconcileCommands", "ReconcileTestSupport", "ReconcileController",
             ]
         ),
-        // The bundled inference workload (workload/README is in README.md's Workload section).
+        // The bundled inference workload (README.md, section Workload).
         // OpenBLAS's CBLAS interface from Debian's libopenblas-dev.
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
         // zlib, to read the gzip-compressed digits data set.

@@ -21,7 +21,7 @@ public struct GPUProbeUnavailable: Error, Sendable, CustomStringConvertible {
 public struct WorkloadImageProbe: GPUProbe {
     public var image: String
 
-    public init(image: String = "reconcile-workload:latest") {
+    public init(image: String = "reconcile:dev") {
         self.image = image
     }
 
@@ -32,7 +32,7 @@ public struct WorkloadImageProbe: GPUProbe {
             throw GPUProbeUnavailable("the GPU probe image \(image) is not on the engine host")
         }
         let request = ContainerCreateRequest(
-            config: ContainerConfig(cmd: ["gpus"], image: image, labels: [LabelKey.version: "1"]),
+            config: ContainerConfig(cmd: ["reconcile-workload", "gpus", "--format", "csv"], image: image, labels: [LabelKey.version: "1"]),
             hostConfig: HostConfig(deviceRequests: [DockerEngine.DeviceRequest(driver: "nvidia", count: -1, capabilities: [["gpu"]])]))
         let created = try await client.createContainer(name: nil, request)
         do {
