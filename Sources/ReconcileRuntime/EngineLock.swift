@@ -42,7 +42,7 @@ public struct EngineLock: Sendable {
         let host = ProcessInfo.processInfo.hostName
         let pid = ProcessInfo.processInfo.processIdentifier
         let user = ProcessInfo.processInfo.environment["USER"] ?? "unknown"
-        let since = ISO8601DateFormatter().string(from: Date())
+        let since = Date().ISO8601Format()
         let labels: [String: String] = [
             LabelKey.lock: project, LabelKey.project: project, tokenLabel: token, hostLabel: host, pidLabel: String(pid),
             bootLabel: bootID(), purposeLabel: purpose, LabelKey.lockHolder: "reconcile \(purpose) (\(user)@\(host), pid \(pid), since \(since))",
