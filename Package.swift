@@ -90,7 +90,7 @@ let package = Package(
         // zlib, to read the gzip-compressed digits data set.
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         // Models, math (OpenBLAS on CPU, the CUDA driver API on GPU), training and the benchmark.
-        .target(name: "WorkloadCore", dependencies: ["COpenBLAS", "CZlib"]),
+        .target(name: "WorkloadCore", dependencies: ["ReconcileCore", "COpenBLAS", "CZlib"]),
         // The HTTP application (Hummingbird), built in one function shared by the executable and tests.
         .target(
             name: "WorkloadServer",
@@ -112,7 +112,7 @@ let package = Package(
         .testTarget(
             name: "WorkloadTests",
             dependencies: [
-                "WorkloadCore", "WorkloadServer",
+                "ReconcileCore", "WorkloadCore", "WorkloadServer",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]

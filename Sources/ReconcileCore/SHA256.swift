@@ -69,6 +69,13 @@ public struct SHA256: Sendable {
         return out
     }
 
+    /// Lowercase hex digest of bytes (weights, data files).
+    public static func hex<Bytes: Collection>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
+        var hasher = SHA256()
+        Array(bytes).withUnsafeBufferPointer { hasher.update($0) }
+        return hasher.finalize().hexString
+    }
+
     /// Lowercase hex digest of a string.
     public static func hex(_ string: String) -> String {
         var hasher = SHA256()

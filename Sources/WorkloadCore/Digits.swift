@@ -1,3 +1,4 @@
+import ReconcileCore
 import CZlib
 import Foundation
 

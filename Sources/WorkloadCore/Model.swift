@@ -1,3 +1,4 @@
+import ReconcileCore
 import Foundation
 
 public enum Activation: String, Codable, Sendable {

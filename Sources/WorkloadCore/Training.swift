@@ -1,3 +1,4 @@
+import ReconcileCore
 import Foundation
 
 /// Trains the digits classifier. Training is the one place that does its own loops

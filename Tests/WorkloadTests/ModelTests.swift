@@ -1,3 +1,4 @@
+import ReconcileCore
 import Foundation
 import Testing
 @testable import WorkloadCore
