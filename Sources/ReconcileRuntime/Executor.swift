@@ -192,8 +192,7 @@ public struct Executor: Sendable {
         guard let (service, replica, name) = target(of: step) else { return }
         try await waitForDependencies(of: service, step: step)
         let spec = ContainerSpec(project: project, service: service, replica: replica, name: name, devices: devices(step, service))
-        let id = try await createAndStart(spec)
-        _ = id
+        _ = try await createAndStart(spec)
     }
 
     /// Creates the container, joins its other networks, and starts it.
@@ -244,7 +243,6 @@ public struct Executor: Sendable {
             do {
                 inspect = try await client.inspectContainer(container)
             } catch where error.isDockerNotFound {
-                if !dependencyRequired(container) { return }
                 throw ExecutionError("dependency \(container) does not exist")
             }
             let state = inspect.state
@@ -270,8 +268,6 @@ public struct Executor: Sendable {
             try await Task.sleep(for: .milliseconds(100))
         }
     }
-
-    private func dependencyRequired(_ container: String) -> Bool { true }
 
     /// A replica's health gate: healthy by Docker's healthcheck when it has one, else still
     /// running after `monitor` seconds. Throws with the last lines of its log on failure.
