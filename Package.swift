@@ -47,6 +47,9 @@ let package = Package(
             dependencies: [
                 "ReconcileCore", "ReconcileManifest", "DockerEngine",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
             ]
         ),
         // Argument parsing, views and exit codes.

@@ -37,6 +37,8 @@ struct ApplyCommand: AsyncParsableCommand {
     @Option(help: "Longest wait for a health gate, a dependency or --wait, e.g. 90s, 5m.")
     var timeout: String = "120s"
 
+    @OptionGroup var validation: ValidationFlags
+
     func run() async throws {
         guard let timeoutSeconds = parseSeconds(timeout) else {
             throw ValidationError("--timeout \(timeout): expected a duration such as 30s, 2m or 1m30s")
@@ -80,38 +82,43 @@ struct ApplyCommand: AsyncParsableCommand {
             }
         }
         let lock = try await EngineLock.acquire(client: client, project: project.name, purpose: "apply")
-        let result: ExecutionResult
+        let deployed: Deployment.Result
         do {
             // Plan again under the lock: the host may have changed since the plan was shown.
             current = try plan(desired: project, observed: try await observer.observe(project: project), options: options)
             let view = ProgressView(format: output.output)
-            let executor = Executor(
-                client: client, project: project,
-                options: ExecutionOptions(parallelism: parallelism, gateTimeout: timeout, stop: stop),
+            let deployment = Deployment(
+                client: client,
+                options: .init(
+                    execution: ExecutionOptions(parallelism: parallelism, gateTimeout: timeout, stop: stop),
+                    validate: !validation.noValidate, validation: validation.options(client), prune: prune, command: "apply"),
                 emit: { view.handle($0) })
-            result = await executor.run(current)
+            deployed = await deployment.run(project, plan: current)
             view.finish()
         } catch {
             await lock.release()
             throw error
         }
         await lock.release()
-        var ok = result.succeeded
+        let result = deployed.execution
+        var ok = deployed.succeeded
         if ok && wait { ok = try await waitHealthy(project, client: client, timeout: timeout) }
         switch output.output {
-        case .json: try Console.json(ApplyReport(plan: current, result: result))
+        case .json: try Console.json(ApplyReport(plan: current, result: result, deployment: deployed))
         case .text:
             let failures = result.failures
             if result.interrupted {
                 Console.err("interrupted: \(result.outcomes.values.filter { $0 == .succeeded }.count) of \(current.steps.count) steps done; run apply again to converge")
-            } else if failures.isEmpty && ok {
-                Console.out(String(format: "Applied %d steps in %.1f s.", current.steps.count, result.seconds))
-            } else {
+            } else if !failures.isEmpty {
                 for failure in failures {
                     Console.err("error: \(current.steps[failure.step].resource): \(failure.message)")
                 }
                 Console.err("apply did not converge: fix the cause and run apply again")
+            } else {
+                Console.out(String(format: "Applied %d steps in %.1f s.", current.steps.count, result.seconds))
+                ValidationView.report(deployed)
             }
+            if let error = deployed.historyError { Console.err("warning: \(error)") }
         }
         return ok
     }
@@ -144,6 +151,18 @@ struct ApplyReport: Encodable {
     var steps: [StepOutcome]?
     var succeeded: Bool
     var seconds: Double?
+    var validations: [ServiceValidation]?
+    var revision: Int?
+    var rollback: RollbackReport?
+    var historyError: String?
+
+    struct RollbackReport: Encodable {
+        var revision: Int
+        var plan: Plan
+        var succeeded: Bool
+        var validations: [ServiceValidation]
+        var impossible: String?
+    }
 
     struct StepOutcome: Encodable {
         var step: Int
@@ -152,10 +171,17 @@ struct ApplyReport: Encodable {
         var message: String?
     }
 
-    init(plan: Plan, result: ExecutionResult?) {
+    init(plan: Plan, result: ExecutionResult?, deployment: Deployment.Result? = nil) {
         self.plan = plan
-        succeeded = result?.succeeded ?? true
+        succeeded = deployment?.succeeded ?? result?.succeeded ?? true
         seconds = result?.seconds
+        validations = deployment?.validations
+        revision = deployment?.revision?.number
+        historyError = deployment?.historyError
+        rollback = deployment?.rollback.map {
+            RollbackReport(revision: $0.revision, plan: $0.plan, succeeded: $0.execution.succeeded && $0.impossible == nil,
+                           validations: $0.validations, impossible: $0.impossible)
+        }
         steps = result.map { result in
             plan.steps.map { step in
                 switch result.outcomes[step.id] ?? .skipped("not run") {

@@ -12,7 +12,10 @@ public struct ReconcileCommand: AsyncParsableCommand {
             engine, and shows or applies exactly what must change.
             """,
         version: ReconcileVersion.current,
-        subcommands: [CheckCommand.self, PlanCommand.self, ApplyCommand.self, StatusCommand.self, DestroyCommand.self, UnlockCommand.self, ControllerCommand.self]
+        subcommands: [
+            CheckCommand.self, PlanCommand.self, ApplyCommand.self, StatusCommand.self, ValidateCommand.self, HistoryCommand.self,
+            RollbackCommand.self, DiffCommand.self, DestroyCommand.self, UnlockCommand.self, ControllerCommand.self,
+        ]
     )
 }
 

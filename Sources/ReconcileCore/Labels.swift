@@ -28,6 +28,18 @@ public enum LabelKey {
     public static let gpus = "io.reconcile.gpus"
     /// The reconcile version that created the object.
     public static let version = "io.reconcile.version"
+    /// On a history volume: the project whose revision it records. Deliberately not
+    /// `project`, so the observer and planner never see history as a project volume.
+    public static let history = "io.reconcile.history"
+    /// On a history volume: the revision number.
+    public static let historyRevision = "io.reconcile.history.revision"
+    /// On a history volume: the revision record as JSON, secret values masked.
+    public static let historyRecord = "io.reconcile.history.record"
+    /// On a validation job container: the project it validates. Not `project` either: a
+    /// job is never a replica, and the planner must not count or prune it.
+    public static let validation = "io.reconcile.validation"
+    /// On a validation job container: the service it validates.
+    public static let validationService = "io.reconcile.validation.service"
 }
 
 /// Engine-side names derived from the project.

@@ -116,6 +116,10 @@ public struct Service: Sendable, Equatable, Codable {
     /// `runtime`, e.g. "nvidia" (the older GPU form).
     public var runtime: String?
     public var extensions: ServiceExtensions
+    /// The image id to run instead of resolving `image`: set when a revision is re-applied
+    /// from history, so a rollback runs exactly the image it ran then, even if the tag has
+    /// moved since. Never read from a manifest; not part of the config hash.
+    public var pinnedImageID: String?
 
     public init(
         name: String, image: String, command: [String]? = nil, entrypoint: [String]? = nil,

@@ -233,7 +233,7 @@ struct Planner {
         let gpu = gpuServices[service.name]
         let config = ReplicaConfig(service: service, project: desired)
         let hash = config.hash()
-        let wantedImageID = observed.images[service.image]
+        let wantedImageID = service.pinnedImageID ?? observed.images[service.image]
         var dependencies = dependencySteps(of: service).sorted()
         var ids: [Int] = []
 

@@ -23,7 +23,7 @@ extension Planner {
 
         for service in services {
             guard let ask = GPUPlacement.ask(for: service) else { continue }
-            let wantedImageID = observed.images[service.image]
+            let wantedImageID = service.pinnedImageID ?? observed.images[service.image]
             let declared = ReplicaConfig(service: service, project: desired).hash()
             var hashes: [[String]: String] = [:]
             let project = desired

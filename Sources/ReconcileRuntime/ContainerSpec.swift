@@ -53,7 +53,7 @@ public struct ContainerSpec: Sendable {
         let containerConfig = ContainerConfig(
             hostname: config.hostname, user: config.user, exposedPorts: exposed.isEmpty ? nil : exposed,
             env: config.environment.keys.sorted().map { "\($0)=\(config.environment[$0] ?? "")" },
-            cmd: config.command, healthcheck: healthcheck, image: config.image, workingDir: config.workingDir,
+            cmd: config.command, healthcheck: healthcheck, image: service.pinnedImageID ?? config.image, workingDir: config.workingDir,
             entrypoint: config.entrypoint, labels: labels, stopSignal: config.stopSignal,
             stopTimeout: config.stopGracePeriod.map { Int($0.rounded(.up)) })
 

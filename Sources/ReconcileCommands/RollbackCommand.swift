@@ -1,0 +1,131 @@
+import ArgumentParser
+import DockerEngine
+import Foundation
+import ReconcileCore
+import ReconcileRuntime
+
+/// `reconcile rollback [REVISION]`: re-applies a revision from history.
+struct RollbackCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rollback",
+        abstract: "Re-apply a revision from history (default: the one before the current), with the image ids it ran.",
+        discussion: """
+            Goes through the normal rollout rules (update_config, health gates), validates, and records a new \
+            revision. Services and networks the revision does not have are removed; volumes never are. History \
+            keeps no secret values: they come from the manifest at hand (-f, or compose.yaml here).
+            """
+    )
+
+    @OptionGroup var manifest: ManifestOptions
+    @OptionGroup var engine: EngineOptions
+    @OptionGroup var output: OutputOptions
+
+    @Argument(help: "The revision to put back (default: the applied revision before the current one).")
+    var revision: Int?
+
+    @Flag(name: [.customShort("y"), .long], help: "Do not ask for confirmation.")
+    var yes = false
+
+    @Option(help: "Steps in flight at once (default: 4 per core).")
+    var parallelism: Int = ExecutionOptions.defaultParallelism
+
+    @Option(help: "Longest wait for a health gate or a dependency, e.g. 90s, 5m.")
+    var timeout: String = "120s"
+
+    @OptionGroup var validation: ValidationFlags
+
+    func run() async throws {
+        guard let timeoutSeconds = parseSeconds(timeout) else {
+            throw ValidationError("--timeout \(timeout): expected a duration such as 30s, 2m or 1m30s")
+        }
+        let trap = SignalTrap()
+        do {
+            // The manifest at hand supplies the project name and the secret values.
+            let atHand = manifest.files.isEmpty ? try? manifest.load().project : try manifest.load().project
+            guard let name = manifest.project ?? atHand?.name else {
+                throw CLIError("which project? pass -p NAME, or -f with its manifest")
+            }
+            let ok = try await withEngine(engine) { client in
+                try await rollback(project: name, atHand: atHand, client: client, timeout: timeoutSeconds, stop: trap.stop)
+            }
+            if !ok { throw ExitCode.failure }
+        } catch let error as ExitCode {
+            throw error
+        } catch {
+            try report(error, format: output.output)
+            throw ExitCode.failure
+        }
+    }
+
+    private func rollback(project name: String, atHand: Project?, client: DockerClient, timeout: Double, stop: StopSignal) async throws -> Bool {
+        let history = History(client: client, project: name)
+        let revisions = try await history.list().revisions
+        guard let current = History.current(revisions) else {
+            throw CLIError("\(name) has no applied revision in history: nothing to roll back from")
+        }
+        let target: Revision
+        if let revision {
+            guard let found = revisions.first(where: { $0.number == revision }) else {
+                throw CLIError("no revision \(revision) of \(name) in history (have: \(revisions.map { String($0.number) }.joined(separator: ", ")))")
+            }
+            target = found
+        } else {
+            guard let previous = revisions.last(where: { $0.number < current.number && $0.outcome == .applied }) else {
+                throw CLIError("\(name) has no applied revision before revision \(current.number): name one (reconcile history)")
+            }
+            target = previous
+        }
+        let desired = try target.desired.restoring(secretsFrom: atHand, pinning: target.services)
+        for service in target.services where !service.imageID.isEmpty {
+            do { _ = try await client.inspectImage(service.imageID) } catch where error.isDockerNotFound {
+                throw CLIError("image \(RevisionText.shortID(service.imageID)) (\(service.image)) that revision \(target.number) ran for \(service.name) is no longer on this host: it cannot be restored exactly")
+            }
+        }
+        let observer = Observer(client: client)
+        var steps = try plan(desired: desired, observed: try await observer.observe(project: desired), options: PlanOptions(prune: true))
+        if output.output == .text {
+            Console.out("Rolling \(name) back to revision \(target.number) (\(RevisionText.time(target.time)), \(target.command)).")
+            Console.out(PlanText.render(steps, color: Console.useColor()))
+        }
+        if !steps.isEmpty && !yes && Console.stdinIsTerminal && Console.stdoutIsTerminal && output.output == .text {
+            FileHandle.standardOutput.write(Data("\nRoll back? [y/N] ".utf8))
+            let answer = readLine()?.lowercased() ?? ""
+            guard answer == "y" || answer == "yes" else {
+                Console.out("Nothing applied.")
+                return true
+            }
+        }
+        let lock = try await EngineLock.acquire(client: client, project: name, purpose: "rollback")
+        let deployed: Deployment.Result
+        do {
+            steps = try plan(desired: desired, observed: try await observer.observe(project: desired), options: PlanOptions(prune: true))
+            let view = ProgressView(format: output.output)
+            let deployment = Deployment(
+                client: client,
+                options: .init(
+                    execution: ExecutionOptions(parallelism: parallelism, gateTimeout: timeout, stop: stop),
+                    validate: !validation.noValidate, validation: validation.options(client), prune: true,
+                    command: "rollback to \(target.number)", rollbackOf: target.number),
+                emit: { view.handle($0) })
+            deployed = await deployment.run(desired, plan: steps)
+            view.finish()
+        } catch {
+            await lock.release()
+            throw error
+        }
+        await lock.release()
+        switch output.output {
+        case .json: try Console.json(ApplyReport(plan: steps, result: deployed.execution, deployment: deployed))
+        case .text:
+            for failure in deployed.execution.failures {
+                Console.err("error: \(steps.steps[failure.step].resource): \(failure.message)")
+            }
+            if deployed.execution.succeeded {
+                Console.out(String(format: "Rolled back to revision %d in %.1f s (%d steps).", target.number, deployed.execution.seconds, steps.steps.count))
+            }
+            ValidationView.report(deployed)
+            if let error = deployed.historyError { Console.err("warning: \(error)") }
+        }
+        return deployed.succeeded
+    }
+}

@@ -1,0 +1,59 @@
+import ArgumentParser
+import DockerEngine
+import Foundation
+import ReconcileCore
+import ReconcileRuntime
+
+/// `--no-validate` and `--workload-image`, shared by apply and rollback.
+struct ValidationFlags: ParsableArguments {
+    @Flag(help: "Skip x-reconcile.validate after the rollout.")
+    var noValidate = false
+
+    @Option(help: "Image of validation jobs without validate.image (default: $RECONCILE_WORKLOAD_IMAGE, else reconcile:dev).")
+    var workloadImage: String?
+
+    func options(_ client: DockerClient) -> ValidationOptions {
+        var options = ValidationOptions.forEngine(client)
+        if let workloadImage { options.workloadImage = workloadImage }
+        return options
+    }
+}
+
+/// Text views of validation, rollback and the revision written, after a rollout.
+enum ValidationView {
+    static func report(_ deployed: Deployment.Result) {
+        if !deployed.validations.isEmpty {
+            Console.out("Validation:")
+            for report in deployed.validations { Console.out(indent(RevisionText.validation(report))) }
+        }
+        if !deployed.unhealthy.isEmpty {
+            Console.err("error: not running and healthy in time: \(deployed.unhealthy.joined(separator: ", "))")
+        }
+        for failure in deployed.blockingFailures {
+            Console.err("error: validation of \(failure.service) failed: \(failure.failure ?? "failed") (on_failure: \(failure.onFailure.rawValue))")
+        }
+        if let rollback = deployed.rollback {
+            if rollback.revision > 0 {
+                Console.err("rolled back to revision \(rollback.revision): \(rollback.plan.steps.count) steps, \(rollback.execution.succeeded ? "converged" : "did not converge")")
+                for report in rollback.validations { Console.err(indent(RevisionText.validation(report))) }
+            }
+            if let why = rollback.impossible { Console.err("error: \(why)") }
+        }
+        if let revision = deployed.revision {
+            let line = "Revision \(revision.number) recorded (\(revision.outcome.rawValue))."
+            if revision.outcome == .applied { Console.out(line) } else { Console.err(line) }
+        }
+    }
+
+    static func indent(_ text: String) -> String {
+        text.split(separator: "\n", omittingEmptySubsequences: false).map { "  " + $0 }.joined(separator: "\n")
+    }
+}
+
+extension ManifestOptions {
+    /// `--project`, else the manifest's project name.
+    func projectName() throws -> String {
+        if let project { return project }
+        return try load().project.name
+    }
+}

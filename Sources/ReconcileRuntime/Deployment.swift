@@ -1,0 +1,254 @@
+import DockerEngine
+import Foundation
+import ReconcileCore
+
+/// A rollout as `apply` and `rollback` carry it out: execute the plan, wait for the changed
+/// services to be healthy, validate those that declare it, record the revision, and, when
+/// validation fails with `on_failure: rollback`, put the previous revision back (same image
+/// ids, same config), validate that again and record how it went.
+///
+/// The caller holds the project's lock for the whole of it.
+public struct Deployment: Sendable {
+    public struct Options: Sendable {
+        public var execution: ExecutionOptions
+        /// False for `--no-validate`.
+        public var validate: Bool
+        public var validation: ValidationOptions
+        /// Remove services and networks the manifest no longer has.
+        public var prune: Bool
+        /// "apply", "rollback to 3", …: stored with the revision.
+        public var command: String
+        /// Set by `reconcile rollback`: the revision re-applied.
+        public var rollbackOf: Int?
+
+        public init(execution: ExecutionOptions, validate: Bool = true, validation: ValidationOptions = .init(), prune: Bool = false,
+                    command: String = "apply", rollbackOf: Int? = nil) {
+            self.execution = execution
+            self.validate = validate
+            self.validation = validation
+            self.prune = prune
+            self.command = command
+            self.rollbackOf = rollbackOf
+        }
+    }
+
+    public struct Result: Sendable {
+        public var execution: ExecutionResult
+        public var validations: [ServiceValidation] = []
+        /// The revision recorded; nil when nothing new was deployed (same state as the
+        /// current revision) or history could not be written (see `historyError`).
+        public var revision: Revision?
+        public var historyError: String?
+        /// When validation failed and the previous revision was put back.
+        public var rollback: Rollback?
+        /// Services still not running and healthy when the wait for them ended.
+        public var unhealthy: [String] = []
+
+        public struct Rollback: Sendable {
+            public var revision: Int
+            public var plan: Plan
+            public var execution: ExecutionResult
+            public var validations: [ServiceValidation]
+            /// Why no rollback happened though one was asked for.
+            public var impossible: String?
+        }
+
+        /// The host matches the manifest and every blocking validation passed.
+        public var succeeded: Bool {
+            execution.succeeded && unhealthy.isEmpty && blockingFailures.isEmpty
+        }
+
+        /// Failed validations whose `on_failure` is not `ignore`.
+        public var blockingFailures: [ServiceValidation] {
+            validations.filter { !$0.passed && $0.onFailure != .ignore }
+        }
+    }
+
+    let client: DockerClient
+    let options: Options
+    let emit: @Sendable (ProgressEvent) -> Void
+
+    public init(client: DockerClient, options: Options, emit: @escaping @Sendable (ProgressEvent) -> Void = { _ in }) {
+        self.client = client
+        self.options = options
+        self.emit = emit
+    }
+
+    /// Carries out `plan` (made for `project`) and everything after it.
+    public func run(_ project: Project, plan: Plan) async -> Result {
+        let executor = Executor(client: client, project: project, options: options.execution, emit: emit)
+        var result = Result(execution: await executor.run(plan))
+        let history = History(client: client, project: project.name)
+        let limit = project.extensions.historyLimit ?? History.defaultLimit
+        guard result.execution.succeeded else {
+            if !result.execution.interrupted {
+                let message = result.execution.failures.first.map { "did not converge: \(plan.steps[$0.step].resource): \($0.message.split(separator: "\n").first ?? "")" }
+                await record(project, outcome: .failed, message: message, into: &result, history: history, limit: limit)
+            }
+            return result
+        }
+
+        let changed = Set(plan.steps.compactMap(\.service))
+        let validator = Validator(client: client, project: project, options: options.validation) { emit(.note($0)) }
+        let toValidate = options.validate ? validator.services(changed) : []
+        if !toValidate.isEmpty {
+            result.unhealthy = await Readiness(client: client, project: project)
+                .wait(services: toValidate.map(\.name), timeout: options.execution.gateTimeout)
+            if result.unhealthy.isEmpty {
+                result.validations = await validator.validate(toValidate)
+            } else {
+                result.validations = toValidate.map { service in
+                    ServiceValidation(
+                        service: service.name, mode: service.extensions.validate?.mode ?? .job, seconds: 0,
+                        runs: [.init(target: "service", passed: false, message: "not healthy in time: \(result.unhealthy.joined(separator: ", "))")],
+                        onFailure: service.extensions.validate?.onFailure ?? .rollback)
+                }
+            }
+        }
+
+        let failures = result.blockingFailures
+        guard !failures.isEmpty else {
+            await record(project, outcome: .applied, message: nil, into: &result, history: history, limit: limit, skipIfCurrent: true)
+            return result
+        }
+        let summary = failures.compactMap { f in f.failure.map { "\(f.service): \($0)" } }.joined(separator: "; ")
+        guard failures.contains(where: { $0.onFailure == .rollback }) else {
+            await record(project, outcome: .failed, message: "validation failed (on_failure: pause): \(summary)", into: &result, history: history, limit: limit)
+            return result
+        }
+
+        // Roll back: the newest applied revision is what ran before this one.
+        let previous: Revision?
+        do {
+            previous = History.current(try await history.list().revisions)
+        } catch {
+            previous = nil
+            result.historyError = "could not read history: \(Executor.describe(error))"
+        }
+        guard let previous else {
+            result.rollback = .init(revision: 0, plan: Plan(project: project.name), execution: .init(), validations: [],
+                                    impossible: "there is no earlier applied revision to roll back to; the failed one is left in place")
+            await record(project, outcome: .failed, message: "validation failed: \(summary); no earlier revision to roll back to", into: &result, history: history, limit: limit)
+            return result
+        }
+        emit(.note("validation failed (\(summary)): rolling back to revision \(previous.number)"))
+        let restored: Project
+        do {
+            restored = try previous.desired.restoring(secretsFrom: project, pinning: previous.services)
+        } catch {
+            result.rollback = .init(revision: previous.number, plan: Plan(project: project.name), execution: .init(), validations: [],
+                                    impossible: "\(error)")
+            await record(project, outcome: .failed, message: "validation failed: \(summary); rollback impossible: \(error)", into: &result, history: history, limit: limit)
+            return result
+        }
+        var rollback = Result.Rollback(revision: previous.number, plan: Plan(project: project.name), execution: .init(), validations: [])
+        do {
+            let observed = try await Observer(client: client).observe(project: restored)
+            rollback.plan = try ReconcileCore.plan(desired: restored, observed: observed, options: PlanOptions(prune: true))
+            rollback.execution = await Executor(client: client, project: restored, options: options.execution, emit: emit).run(rollback.plan)
+            if rollback.execution.succeeded {
+                let again = Validator(client: client, project: restored, options: options.validation) { emit(.note($0)) }
+                let services = again.services(Set(rollback.plan.steps.compactMap(\.service)))
+                let pending = await Readiness(client: client, project: restored).wait(services: services.map(\.name), timeout: options.execution.gateTimeout)
+                if pending.isEmpty {
+                    rollback.validations = await again.validate(services)
+                } else {
+                    rollback.impossible = "the restored revision was not healthy in time: \(pending.joined(separator: ", "))"
+                }
+            } else {
+                rollback.impossible = "the rollback did not converge: " + rollback.execution.failures.map(\.message).joined(separator: "; ")
+            }
+        } catch {
+            rollback.impossible = "the rollback could not be planned: \(Executor.describe(error))"
+        }
+        result.rollback = rollback
+        var message = "validation failed: \(summary); rolled back to revision \(previous.number)"
+        if let why = rollback.impossible { message += ", but \(why)" }
+        await record(project, outcome: .rolledBack, message: message, into: &result, history: history, limit: limit,
+                     restored: previous.number, restoredValidations: rollback.validations)
+        return result
+    }
+
+    /// Writes the revision. History that cannot be written does not undo a deployment: the
+    /// error is reported and the next apply writes again.
+    private func record(
+        _ project: Project, outcome: Revision.Outcome, message: String?, into result: inout Result, history: History, limit: Int,
+        skipIfCurrent: Bool = false, restored: Int? = nil, restoredValidations: [ServiceValidation]? = nil
+    ) async {
+        do {
+            let services = try await Self.serviceRecords(client: client, project: project)
+            if skipIfCurrent, options.rollbackOf == nil,
+               let current = History.current(try await history.list().revisions),
+               current.manifestDigest == Revision.digest(of: project),
+               current.services.map(\.imageID) == services.map(\.imageID) {
+                // The same state as the revision in force: a repair, not a new revision.
+                return
+            }
+            let who = History.who()
+            let validations = result.validations
+            let command = options.command
+            let rollbackOf = options.rollbackOf
+            result.revision = try await history.append(limit: limit) { number in
+                Revision(
+                    number: number, project: project.name, time: Date().timeIntervalSince1970, user: who.user, host: who.host,
+                    command: command, services: services, validations: validations, outcome: outcome, message: message,
+                    rollbackOf: rollbackOf, restored: restored, restoredValidations: restoredValidations, desired: project)
+            }
+        } catch {
+            result.historyError = "the revision was not recorded: \(Executor.describe(error))"
+        }
+    }
+
+    /// What each service runs now: image id, config hash and GPUs per replica.
+    static func serviceRecords(client: DockerClient, project: Project) async throws -> [Revision.ServiceRecord] {
+        let observed = try await Observer(client: client).observe(project: project)
+        return project.services.map { service in
+            let replicas = observed.containers.filter { $0.service == service.name && !$0.isSurge }
+                .sorted { ($0.replica ?? 0) < ($1.replica ?? 0) }
+            var gpus: [String: [String]] = [:]
+            for container in replicas where !container.gpuDeviceIDs.isEmpty {
+                if let replica = container.replica { gpus[String(replica)] = container.gpuDeviceIDs.sorted() }
+            }
+            let imageID = service.pinnedImageID ?? observed.images[service.image] ?? replicas.first?.imageID ?? ""
+            let hash = replicas.first?.configHash ?? ReplicaConfig(service: service, project: project).hash()
+            return Revision.ServiceRecord(
+                name: service.name, image: service.image, imageID: imageID, configHash: hash, replicas: service.replicas, gpus: gpus)
+        }
+    }
+}
+
+/// Waits until replicas are running and, where they have a health check, healthy.
+public struct Readiness: Sendable {
+    let client: DockerClient
+    let project: Project
+
+    public init(client: DockerClient, project: Project) {
+        self.client = client
+        self.project = project
+    }
+
+    /// The replica names still not ready when `timeout` passed; empty when all are.
+    public func wait(services names: [String]? = nil, timeout: Double) async -> [String] {
+        let deadline = ContinuousClock.now + .seconds(timeout)
+        let observer = Observer(client: client)
+        let services = project.services.filter { names?.contains($0.name) ?? true }
+        var pending: [String] = []
+        while true {
+            guard let state = try? await observer.observe(project: project) else {
+                pending = ["(the engine did not answer)"]
+                if ContinuousClock.now > deadline { return pending }
+                try? await Task.sleep(for: .milliseconds(200))
+                continue
+            }
+            pending = services.flatMap { service -> [String] in
+                (0..<max(service.replicas, 0)).compactMap { index in
+                    let name = Naming.containerName(project: project.name, service: service.name, replica: index + 1)
+                    guard let container = state.containers.first(where: { $0.name == name }) else { return name }
+                    return container.state == .running && container.health != .starting && container.health != .unhealthy ? nil : name
+                }
+            }
+            if pending.isEmpty || ContinuousClock.now > deadline { return pending }
+            try? await Task.sleep(for: .milliseconds(200))
+        }
+    }
+}
