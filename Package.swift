@@ -115,7 +115,7 @@ let package = Package(
         .testTarget(
             name: "WorkloadTests",
             dependencies: [
-                "ReconcileCore", "WorkloadCore", "WorkloadServer",
+                "ReconcileCore", "WorkloadCore", "WorkloadServer", "ReconcileRuntime",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]

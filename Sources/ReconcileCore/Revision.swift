@@ -69,7 +69,7 @@ public struct Revision: Sendable, Equatable, Codable {
         self.user = user
         self.host = host
         self.command = command
-        self.desired = desired.maskingSecrets()
+        self.desired = desired.maskingSecrets().unpinned()
         self.manifestDigest = Revision.digest(of: desired)
         self.services = services.sorted { $0.name < $1.name }
         self.validations = validations
@@ -85,8 +85,15 @@ public struct Revision: Sendable, Equatable, Codable {
     public static func digest(of project: Project) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let data = (try? encoder.encode(project.maskingSecrets())) ?? Data()
+        let data = (try? encoder.encode(project.maskingSecrets().unpinned())) ?? Data()
         return "sha256:" + SHA256.hex(data)
+    }
+
+    /// The revision in force: the newest one that was applied (a rolled-back or failed one
+    /// is not what runs, or not what should).
+    public static func current(_ revisions: [Revision]) -> Revision? {
+        revisions.max { a, b in (a.outcome == .applied ? a.number : -1) < (b.outcome == .applied ? b.number : -1) }
+            .flatMap { $0.outcome == .applied ? $0 : nil }
     }
 
     public func service(named name: String) -> ServiceRecord? { services.first { $0.name == name } }
@@ -112,6 +119,13 @@ extension Project {
                 copy.services[index].environment[name] = ReplicaConfig.sensitive
             }
         }
+        return copy
+    }
+
+    /// A copy without pinned image ids: the state as a manifest would write it.
+    public func unpinned() -> Project {
+        var copy = self
+        for index in copy.services.indices { copy.services[index].pinnedImageID = nil }
         return copy
     }
 
@@ -213,6 +227,9 @@ public struct ServiceValidation: Sendable, Equatable, Codable {
         if let check = run.checks.first(where: { !$0.passed }) {
             return "\(run.target): \(check.name) \(RevisionText.number(check.value)) against \(RevisionText.number(check.threshold))"
         }
-        return "\(run.target): \(run.message ?? "failed")"
+        // One line: the last line of a log says most (the error a job exited with).
+        let lines = (run.message ?? "failed").split(separator: "\n")
+        let line = lines.count > 1 ? "\(lines[0].trimmingCharacters(in: .punctuationCharacters)): \(lines[lines.count - 1])" : String(lines.first ?? "failed")
+        return "\(run.target): \(line.prefix(400))"
     }
 }

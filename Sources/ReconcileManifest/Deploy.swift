@@ -249,11 +249,12 @@ extension ServiceParser {
 
     private func validation(_ node: MNode, _ path: String, service: Service) -> ValidationSpec? {
         guard let entries = reader.map(node, path) else { return nil }
-        let jobKeys = ["image", "command"]
+        // max_error compares the device's outputs with the CPU's, which only a job computes.
+        let jobKeys = ["image", "command", "max_error"]
         let endpointKeys = ["port", "concurrency", "duration"]
         reader.checkKeys(
             entries, path,
-            supported: ["mode", "min_accuracy", "max_error", "max_p99_ms", "min_throughput", "timeout", "on_failure"] + jobKeys + endpointKeys,
+            supported: ["mode", "min_accuracy", "max_p99_ms", "min_throughput", "timeout", "on_failure"] + jobKeys + endpointKeys,
             extensions: false)
         guard let modeNode = node["mode"] else {
             sink.error(node.pos, path, "missing `mode`", hint: "set `mode: job` (run a check container) or `mode: endpoint` (drive the service's port)")

@@ -49,9 +49,7 @@ public struct History: Sendable {
 
     /// The revision in force: the newest one that was applied (a rolled-back or failed one
     /// is not what runs, or not what should).
-    public static func current(_ revisions: [Revision]) -> Revision? {
-        revisions.last { $0.outcome == .applied }
-    }
+    public static func current(_ revisions: [Revision]) -> Revision? { Revision.current(revisions) }
 
     /// Records a revision under the next free number and drops the oldest beyond `limit`.
     /// `make` receives the number to use.

@@ -49,6 +49,13 @@ struct ProjectFixture: Sendable {
             }
             for network in try await client.listNetworks(filters: filter) { try? await client.removeNetwork(network.id) }
             for volume in try await client.listVolumes(filters: filter) { try? await client.removeVolume(volume.name, force: true) }
+            // History and validation jobs carry their own labels, never `project`.
+            for volume in try await client.listVolumes(filters: .label(LabelKey.history, project)) {
+                try? await client.removeVolume(volume.name, force: true)
+            }
+            for container in try await client.listContainers(all: true, filters: .label(LabelKey.validation, project)) {
+                try? await client.removeContainer(container.id, force: true)
+            }
         } catch {
             Issue.record("cleanup of \(project) failed: \(error)")
         }
@@ -76,13 +83,14 @@ struct ProjectFixture: Sendable {
     }
 
     /// Starts `reconcile ARGS -f compose.yaml -H host` without waiting.
-    func start(_ arguments: [String]) throws -> (Process, Pipe, Pipe) {
+    func start(_ arguments: [String], environment extra: [String: String] = [:]) throws -> (Process, Pipe, Pipe) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
         process.arguments = arguments + ["-f", manifestPath, "--host", host]
         process.currentDirectoryURL = directory
         var environment = ProcessInfo.processInfo.environment
         environment["NO_COLOR"] = "1"
+        environment.merge(extra) { _, new in new }
         process.environment = environment
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
@@ -95,7 +103,13 @@ struct ProjectFixture: Sendable {
     /// Runs `reconcile ARGS` to the end.
     @discardableResult
     func reconcile(_ arguments: String...) throws -> Output {
-        let (process, out, err) = try start(arguments)
+        try reconcile(arguments, environment: [:])
+    }
+
+    /// Runs `reconcile ARGS` to the end with `environment` added to this process's.
+    @discardableResult
+    func reconcile(_ arguments: [String], environment: [String: String]) throws -> Output {
+        let (process, out, err) = try start(arguments, environment: environment)
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
