@@ -527,6 +527,17 @@ public final class Controller: ServiceLifecycle.Service, Sendable {
                 metrics.driftRepair(service: service)
             }
         }
+        if result.succeeded && !repairs {
+            // A manifest the controller has not converged to before: a revision, as apply records one.
+            do {
+                if let revision = try await History(client: client, project: project.name)
+                    .record(project, command: "controller", outcome: .applied, skipIfCurrent: true) {
+                    log.info("revision recorded", metadata: ["revision": "\(revision.number)"])
+                }
+            } catch {
+                log.warning("revision not recorded", metadata: ["error": "\(Executor.describe(error))"])
+            }
+        }
         return result.succeeded
     }
 

@@ -176,26 +176,36 @@ public struct Deployment: Sendable {
         skipIfCurrent: Bool = false, restored: Int? = nil, restoredValidations: [ServiceValidation]? = nil
     ) async {
         do {
-            let services = try await Self.serviceRecords(client: client, project: project)
-            if skipIfCurrent, options.rollbackOf == nil,
-               let current = History.current(try await history.list().revisions),
-               current.manifestDigest == Revision.digest(of: project),
-               current.services.map(\.imageID) == services.map(\.imageID) {
-                // The same state as the revision in force: a repair, not a new revision.
-                return
-            }
-            let who = History.who()
-            let validations = result.validations
-            let command = options.command
-            let rollbackOf = options.rollbackOf
-            result.revision = try await history.append(limit: limit) { number in
-                Revision(
-                    number: number, project: project.name, time: Date().timeIntervalSince1970, user: who.user, host: who.host,
-                    command: command, services: services, validations: validations, outcome: outcome, message: message,
-                    rollbackOf: rollbackOf, restored: restored, restoredValidations: restoredValidations, desired: project)
-            }
+            result.revision = try await history.record(
+                project, command: options.command, outcome: outcome, message: message, validations: result.validations,
+                rollbackOf: options.rollbackOf, restored: restored, restoredValidations: restoredValidations,
+                skipIfCurrent: skipIfCurrent && options.rollbackOf == nil, limit: limit)
         } catch {
             result.historyError = "the revision was not recorded: \(Executor.describe(error))"
+        }
+    }
+}
+
+extension History {
+    /// Records what runs now for `project` as a new revision. With `skipIfCurrent`, writes
+    /// nothing and returns nil when that is the revision in force already (same manifest
+    /// digest, same image ids): a repair, not a new revision.
+    public func record(
+        _ project: Project, command: String, outcome: Revision.Outcome, message: String? = nil, validations: [ServiceValidation] = [],
+        rollbackOf: Int? = nil, restored: Int? = nil, restoredValidations: [ServiceValidation]? = nil, skipIfCurrent: Bool = false,
+        limit: Int? = nil
+    ) async throws -> Revision? {
+        let services = try await Self.serviceRecords(client: client, project: project)
+        if skipIfCurrent, let current = Revision.current(try await list().revisions),
+           current.manifestDigest == Revision.digest(of: project), current.services.map(\.imageID) == services.map(\.imageID) {
+            return nil
+        }
+        let who = History.who()
+        return try await append(limit: limit ?? project.extensions.historyLimit ?? History.defaultLimit) { number in
+            Revision(
+                number: number, project: project.name, time: Date().timeIntervalSince1970, user: who.user, host: who.host,
+                command: command, services: services, validations: validations, outcome: outcome, message: message,
+                rollbackOf: rollbackOf, restored: restored, restoredValidations: restoredValidations, desired: project)
         }
     }
 

@@ -310,7 +310,7 @@ public struct Executor: Sendable {
         String(step.resource.split(separator: ":", maxSplits: 1).last ?? "")
     }
 
-    static func describe(_ error: any Error) -> String {
+    public static func describe(_ error: any Error) -> String {
         if let error = error as? ExecutionError { return error.message }
         return String(describing: error)
     }

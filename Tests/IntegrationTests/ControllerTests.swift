@@ -82,6 +82,14 @@ struct ControllerTests {
                 return true
             }
             #expect(applied, "edit not applied\n\(controller.log())")
+            // Each manifest the controller converged to is a revision in history, as with apply.
+            let recorded = try await fixture.eventually(within: 10) {
+                let revisions = (try? fixture.history().json.revisions) ?? []
+                return revisions.map(\.command) == ["controller", "controller"]
+                    && revisions.last?.desired.services.first?.environment["GREETING"] == "hi"
+                    && revisions.last?.services.first?.replicas == 3
+            }
+            #expect(recorded, "history: \((try? fixture.history().text) ?? "unreadable")\n\(controller.log())")
         }
     }
 

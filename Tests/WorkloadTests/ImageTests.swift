@@ -11,12 +11,15 @@ extension Tag {
 }
 
 /// The image built from the top-level Dockerfile by `scripts/build-image --prebuilt` on
-/// the private test dockerd: the same runtime stage a user's `docker build` makes, with
-/// binaries built on this host because no registry serves the swift image here.
+/// the private test dockerd (scripts/test builds it once, before the tests, through
+/// scripts/test-workload-image): the same runtime stage a user's `docker build` makes,
+/// with binaries built on this host because no registry serves the swift image here.
 @Suite("image", .tags(.image), .serialized)
 struct ImageTests {
     static let hostVariable = "RECONCILE_TEST_DOCKER_HOST"
-    static let tag = "reconcile-test/reconcile:workload"
+    static var tag: String {
+        ProcessInfo.processInfo.environment["RECONCILE_TEST_WORKLOAD_IMAGE"] ?? "reconcile-test/reconcile:workload"
+    }
 
     static var docker: String {
         ["/usr/local/bin/docker", "/usr/bin/docker"].first { FileManager.default.isExecutableFile(atPath: $0) } ?? "docker"
@@ -32,10 +35,8 @@ struct ImageTests {
             Issue.record("\(Self.hostVariable) is not set: run these tests through scripts/with-test-dockerd (scripts/test does)")
             return
         }
-        let build = try runProcess(
-            Repo.root.appendingPathComponent("scripts/build-image").path, ["--prebuilt", Self.tag],
-            environment: ["DOCKER_HOST": host], directory: Repo.root.path)
-        try #require(build.status == 0, "scripts/build-image failed:\n\(build.stderr.suffix(4000))")
+        let present = try docker(host, "image", "inspect", "-f", "{{.Id}}", Self.tag)
+        try #require(present.status == 0, "\(Self.tag) is not on the test engine: scripts/test builds it (scripts/test-workload-image)")
 
         let config = try docker(host, "image", "inspect", "-f", "{{.Config.User}} {{json .Config.Healthcheck.Test}} {{.Size}}", Self.tag)
         let fields = config.stdout.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: " ")
