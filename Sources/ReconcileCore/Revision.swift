@@ -229,7 +229,8 @@ public struct ServiceValidation: Sendable, Equatable, Codable {
         }
         // One line: the last line of a log says most (the error a job exited with).
         let lines = (run.message ?? "failed").split(separator: "\n")
-        let line = lines.count > 1 ? "\(lines[0].trimmingCharacters(in: .punctuationCharacters)): \(lines[lines.count - 1])" : String(lines.first ?? "failed")
+        let head = lines.first.map { $0.hasSuffix(":") ? String($0.dropLast()) : String($0) } ?? "failed"
+        let line = lines.count > 1 ? "\(head): \(lines[lines.count - 1])" : head
         return "\(run.target): \(line.prefix(400))"
     }
 }
