@@ -57,11 +57,13 @@ public struct ObservedContainer: Sendable, Equatable, Codable {
     public var gpuDeviceIDs: [String]
     /// Exit code when exited.
     public var exitCode: Int?
+    /// Engine names of the networks the container is attached to; nil when not observed.
+    public var networks: [String]?
 
     public init(
         id: String, name: String, labels: [String: String], image: String, imageID: String = "",
         state: State = .running, health: Health = .none, created: Int64 = 0, gpuDeviceIDs: [String] = [],
-        exitCode: Int? = nil
+        exitCode: Int? = nil, networks: [String]? = nil
     ) {
         self.id = id
         self.name = name
@@ -73,6 +75,7 @@ public struct ObservedContainer: Sendable, Equatable, Codable {
         self.created = created
         self.gpuDeviceIDs = gpuDeviceIDs
         self.exitCode = exitCode
+        self.networks = networks
     }
 
     public var project: String? { labels[LabelKey.project] }

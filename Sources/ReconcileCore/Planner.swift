@@ -271,7 +271,8 @@ struct Planner {
             let name = Naming.containerName(project: desired.name, service: service.name, replica: replica)
             let resource = "service:\(service.name):\(replica)"
             var want = wanted(replica)
-            if container.configHash != want.hash || !imageIsCurrent(container) || container.state == .dead {
+            let detached = missingNetworks(container, service)
+            if container.configHash != want.hash || !imageIsCurrent(container) || container.state == .dead || !detached.isEmpty {
                 var strategy = rollout
                 if let gpus = want.gpus, !gpus.isEmpty, let gpu {
                     let moved = gpuRollout(service, gpu, holding: gpus, base: rollout)
@@ -286,6 +287,9 @@ struct Planner {
                     let masked = want.gpus == nil ? config.masked(secrets: service.secretEnv) : desiredConfig(service, want.gpus)
                     changes = fieldChanges(from: container, to: masked, hash: want.hash)
                     reason = "configuration changed"
+                } else if !detached.isEmpty {
+                    reason = "not attached to \(detached.joined(separator: ", ")) (left so by an interrupted rollout)"
+                    changes = [FieldChange(field: "networks", from: (container.networks ?? []).joined(separator: ","), to: wantedNetworks(service).joined(separator: ","))]
                 } else {
                     reason = "image \(service.image) now points to a different image"
                     changes = [FieldChange(field: "image id", from: shortID(container.imageID), to: shortID(wantedImageID ?? ""))]
@@ -399,6 +403,18 @@ struct Planner {
         let fields = config.fields()
         observedFields[label] = fields
         return fields
+    }
+
+    /// Engine names of the networks a replica of `service` must be attached to.
+    private func wantedNetworks(_ service: Service) -> [String] {
+        service.networks.compactMap { desired.network(key: $0.key)?.name }.sorted()
+    }
+
+    /// The service's networks a container is not attached to; empty when it is, or when its
+    /// attachments were not observed.
+    private func missingNetworks(_ container: ObservedContainer, _ service: Service) -> [String] {
+        guard let attached = container.networks else { return [] }
+        return wantedNetworks(service).filter { !attached.contains($0) }
     }
 
     // MARK: orphans

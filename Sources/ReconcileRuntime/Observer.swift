@@ -114,6 +114,7 @@ public struct Observer: Sendable {
             id: summary.id, name: name, labels: summary.labels ?? [:], image: summary.image ?? "",
             imageID: summary.imageID ?? "", state: state, health: health(fromStatus: summary.status ?? ""),
             created: summary.created ?? 0)
+        container.networks = summary.networkSettings?.networks.map { $0.keys.sorted() }
         if let gpus = container.labels[LabelKey.gpus], !gpus.isEmpty {
             container.gpuDeviceIDs = gpus.split(separator: ",").map(String.init)
         }

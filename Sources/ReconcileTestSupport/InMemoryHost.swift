@@ -45,7 +45,8 @@ public struct InMemoryHost: Sendable {
                     ObservedContainer(
                         id: newID(), name: step.containerName ?? "", labels: labels,
                         image: service.image, imageID: state.images[service.image] ?? "", state: .running,
-                        gpuDeviceIDs: labels[LabelKey.gpus].map { $0.split(separator: ",").map(String.init) } ?? []))
+                        gpuDeviceIDs: labels[LabelKey.gpus].map { $0.split(separator: ",").map(String.init) } ?? [],
+                        networks: service.networks.compactMap { desired.network(key: $0.key)?.name }.sorted()))
             }
         }
     }

@@ -45,6 +45,27 @@ struct ApplyTests {
         }
     }
 
+    @Test("a replica disconnected from its network (as an interrupted drain leaves it) is recreated and attached again")
+    func detachedReplicaIsRepaired() async throws {
+        try await ProjectFixture.run("detach") { f in
+            try f.write(webStack())
+            #expect(try f.reconcile("apply", "--yes").status == 0)
+            let before = try await f.containers()
+            let victim = try #require(before[f.name("web", 2)]?.id)
+            try await f.client.disconnectNetwork("\(f.project)_default", container: victim, force: true)
+            let plan = try f.reconcile("plan")
+            #expect(plan.stdout.contains("not attached to \(f.project)_default"), "\(plan.stdout)")
+            #expect(try f.reconcile("apply", "--yes").status == 0)
+            let after = try await f.containers()
+            let replaced = try #require(after[f.name("web", 2)]?.id)
+            #expect(replaced != victim)
+            #expect(after[f.name("web", 1)]?.id == before[f.name("web", 1)]?.id, "the attached replicas are kept")
+            let networks = try await f.client.inspectContainer(replaced).networkSettings?.networks?.keys.sorted() ?? []
+            #expect(networks == ["\(f.project)_default"])
+            #expect(try f.reconcile("plan", "--detailed-exitcode").status == 0)
+        }
+    }
+
     @Test("scale up fills the next slots and scale down removes the highest numbers")
     func scaling() async throws {
         try await ProjectFixture.run("scale") { f in

@@ -288,4 +288,17 @@ struct ConfigHashTests {
         b = base
         #expect(a.hash() != b.hash())
     }
+
+    @Test("a replica left without one of its networks (an interrupted rollout) is recreated, and only that one")
+    func detachedReplica() throws {
+        var host = try converged(stack())
+        let index = try #require(host.state.containers.firstIndex { $0.name == "demo-api-2" })
+        #expect(try plan(desired: stack(), observed: host.state).isEmpty)
+        host.state.containers[index].networks = []
+        let result = try plan(desired: stack(), observed: host.state)
+        #expect(result.steps.map(\.resource) == ["service:api:2"])
+        #expect(result.steps.first?.reason.contains("not attached to demo_default") == true)
+        host.state.containers[index].networks = nil
+        #expect(try plan(desired: stack(), observed: host.state).isEmpty, "attachments not observed: nothing to say")
+    }
 }
