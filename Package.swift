@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "reconcile", targets: ["reconcile"]),
         .executable(name: "reconcile-workload", targets: ["reconcile-workload"]),
+        .executable(name: "reconcile-bundle", targets: ["reconcile-bundle"]),
         .library(name: "ReconcileCore", targets: ["ReconcileCore"]),
     ],
     dependencies: [
@@ -103,8 +104,10 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .executableTarget(
-            name: "reconcile-workload",
+        // The workload's commands (serve, run, train, gpus, healthcheck), as a library so the
+        // image's single executable can carry them next to reconcile's.
+        .target(
+            name: "WorkloadCommands",
             dependencies: [
                 "WorkloadCore", "WorkloadServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -112,6 +115,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .executableTarget(name: "reconcile-workload", dependencies: ["WorkloadCommands"]),
+        // The image's executable: reconcile, and the workload when run as reconcile-workload.
+        .executableTarget(name: "reconcile-bundle", dependencies: ["ReconcileCommands", "WorkloadCommands"]),
         .testTarget(
             name: "WorkloadTests",
             dependencies: [

@@ -45,9 +45,20 @@ final class CUDADriver: @unchecked Sendable {
     /// The driver, loaded once per process; the error says what is missing.
     static let shared: Result<CUDADriver, WorkloadError> = Result { () throws(WorkloadError) in try CUDADriver() }
 
+    /// Where the NVIDIA container runtime puts the driver library, tried when the loader's
+    /// cache does not know it (an image without a full ld.so configuration).
+    static let fallbackPaths = [
+        "/usr/lib/x86_64-linux-gnu/libcuda.so.1", "/usr/lib/aarch64-linux-gnu/libcuda.so.1", "/usr/lib64/libcuda.so.1",
+    ]
+
     private init() throws(WorkloadError) {
-        guard let handle = dlopen(Self.library, RTLD_NOW | RTLD_LOCAL) else {
-            let detail = dlerror().map { String(cString: $0) } ?? "dlopen failed"
+        var loaded = dlopen(Self.library, RTLD_NOW | RTLD_LOCAL)
+        let firstError = loaded == nil ? dlerror().map { String(cString: $0) } : nil
+        for path in Self.fallbackPaths where loaded == nil {
+            loaded = dlopen(path, RTLD_NOW | RTLD_LOCAL)
+        }
+        guard let handle = loaded else {
+            let detail = firstError ?? "dlopen failed"
             throw WorkloadError(
                 .gpuUnavailable,
                 "\(Self.library) not found: the container has no NVIDIA driver; run it with --gpus (docker run --gpus all) or on a host with the NVIDIA container runtime",

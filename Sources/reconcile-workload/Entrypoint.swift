@@ -1,9 +1,8 @@
-import ArgumentParser
+import WorkloadCommands
 
 @main
-struct ReconcileWorkload: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "reconcile-workload",
-        abstract: "The inference workload that validates a reconcile deployment: a model server and a one-shot benchmark.",
-        subcommands: [ServeCommand.self, RunCommand.self, TrainCommand.self, GPUsCommand.self, HealthcheckCommand.self])
+struct Entrypoint {
+    static func main() async {
+        await WorkloadCommand.main(nil)
+    }
 }

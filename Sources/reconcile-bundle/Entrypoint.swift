@@ -1,0 +1,17 @@
+import ReconcileCommands
+import WorkloadCommands
+
+/// The image's one executable: `reconcile`, and the workload when it is run under the name
+/// `reconcile-workload` (a symbolic link), so the image carries one copy of the static
+/// Swift runtime instead of two.
+@main
+struct Entrypoint {
+    static func main() async {
+        let invokedAs = CommandLine.arguments.first?.split(separator: "/").last.map(String.init) ?? ""
+        if invokedAs == "reconcile-workload" {
+            await WorkloadCommand.main(nil)
+        } else {
+            await ReconcileCommand.main(nil)
+        }
+    }
+}
