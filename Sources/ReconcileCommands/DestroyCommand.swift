@@ -20,6 +20,9 @@ struct DestroyCommand: AsyncParsableCommand {
     @Flag(help: "Also remove the project's volumes and their data.")
     var volumes = false
 
+    @Flag(help: "Also remove the project's revision history (kept by default, so a later apply or rollback can use it).")
+    var history = false
+
     func run() async throws {
         do {
             let loaded = try manifest.load()
@@ -69,6 +72,14 @@ struct DestroyCommand: AsyncParsableCommand {
             } else {
                 kept.append(volume.name)
             }
+        }
+        for job in try await client.listContainers(all: true, filters: .label(LabelKey.validation, project.name)) {
+            try? await client.removeContainer(job.id, force: true)
+            removed.append("validation job \(job.name ?? job.id)")
+        }
+        if history {
+            let count = try await History(client: client, project: project.name).removeAll()
+            if count > 0 { removed.append("history (\(count) revision\(count == 1 ? "" : "s"))") }
         }
         switch output.output {
         case .json:

@@ -314,6 +314,11 @@ struct ValidationTests {
             // The current manifest is now one recreate away, as the tag says.
             let plan = try f.reconcile("plan")
             #expect(plan.stdout.contains("image id"), "\(plan.stdout)")
+            // destroy keeps history unless asked.
+            #expect(try f.reconcile("destroy").status == 0)
+            #expect(try await f.client.listVolumes(filters: .label(LabelKey.history, f.project)).count == 3)
+            #expect(try f.reconcile("destroy", "--history").status == 0)
+            #expect(try await f.client.listVolumes(filters: .label(LabelKey.history, f.project)).isEmpty)
         }
     }
 
