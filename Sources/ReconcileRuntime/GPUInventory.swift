@@ -21,8 +21,9 @@ public struct GPUProbeUnavailable: Error, Sendable, CustomStringConvertible {
 public struct WorkloadImageProbe: GPUProbe {
     public var image: String
 
-    public init(image: String = "reconcile:dev") {
-        self.image = image
+    /// `image` defaults to `$RECONCILE_WORKLOAD_IMAGE`, else `reconcile:dev`: the image validation jobs use.
+    public init(image: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment) {
+        self.image = image ?? environment["RECONCILE_WORKLOAD_IMAGE"].flatMap { $0.isEmpty ? nil : $0 } ?? ValidationOptions.defaultWorkloadImage
     }
 
     public func listGPUs(client: DockerClient) async throws -> [GPUDevice] {

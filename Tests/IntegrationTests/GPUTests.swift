@@ -1,6 +1,7 @@
 import DockerEngine
 import Foundation
 import ReconcileCore
+import ReconcileRuntime
 import Testing
 
 /// A GPU service whose containers print the GPUs the NVIDIA hook makes visible, then sleep.
@@ -241,6 +242,22 @@ struct GPUTests {
                 throw error
             }
             try? await f.client.removeContainer(created.id, force: true, removeVolumes: true)
+        }
+    }
+
+    @Test("the remote-engine GPU probe runs the workload image's listing with every GPU attached, and cleans up after itself")
+    func probeContainer() async throws {
+        try await ProjectFixture.run("gpuprobe") { f in
+            _ = try await f.requireWorkloadImage()
+            let before = try await f.client.listContainers(all: true).count
+            // The test engine's NVIDIA hook grants the request but there is no driver inside the
+            // container, so the listing is empty: an inventory of zero GPUs, not an error.
+            let gpus = try await WorkloadImageProbe(image: ProjectFixture.workloadImage).listGPUs(client: f.client)
+            #expect(gpus.isEmpty)
+            #expect(try await f.client.listContainers(all: true).count == before, "the probe container is removed")
+            await #expect(throws: GPUProbeUnavailable.self) {
+                _ = try await WorkloadImageProbe(image: "reconcile-test/absent:1").listGPUs(client: f.client)
+            }
         }
     }
 }
