@@ -1,6 +1,7 @@
 import ArgumentParser
 import DockerEngine
 import Foundation
+import Synchronization
 import Logging
 import ReconcileController
 import ReconcileCore
@@ -99,11 +100,19 @@ struct ControllerCommand: AsyncParsableCommand {
             Console.err("error: \(error)")
             throw ExitCode.failure
         }
+        // The lock in force: taken again, with a new token, if someone removes it under us.
+        let held = Mutex(lock)
+        let project = initial.project.name
         let controller = Controller(
             client: client, initial: initial,
             configuration: ControllerConfiguration(
                 paths: paths, prune: prune, resync: resyncSeconds, parallelism: parallelism, gateTimeout: timeoutSeconds,
-                backoffReset: resetSeconds),
+                backoffReset: resetSeconds,
+                relock: {
+                    guard let again = try? await EngineLock.acquire(client: client, project: project, purpose: "controller") else { return false }
+                    held.withLock { $0 = again }
+                    return true
+                }),
             load: load, logger: logger)
         let app = buildControllerApplication(controller: controller, address: address, status: Self.renderStatus, logger: logger)
         logger.info("listening", metadata: ["address": "\(address)"])
@@ -119,7 +128,7 @@ struct ControllerCommand: AsyncParsableCommand {
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         var failure: (any Error)?
         do { try await group.run() } catch { failure = error }
-        await lock.release()
+        await held.withLock { $0 }.release()
         try? await client.shutdown()
         if let failure {
             Console.err("error: \(failure)")

@@ -21,12 +21,16 @@ public struct ControllerConfiguration: Sendable {
     public var replicaBackoff: BackoffPolicy
     /// A replica that ran this long before it crashed is started again at once.
     public var backoffReset: Double
+    /// Takes the project's lock again when it is removed under the controller (`reconcile
+    /// unlock` while it runs); false when another process holds it now. Nil: not watched.
+    public var relock: (@Sendable () async -> Bool)?
 
     public init(
         paths: [String], prune: Bool = false, resync: Double = 30, manifestPoll: Double = 1,
         parallelism: Int = ExecutionOptions.defaultParallelism, gateTimeout: Double = 120,
-        replicaBackoff: BackoffPolicy = .replica, backoffReset: Double = 60
+        replicaBackoff: BackoffPolicy = .replica, backoffReset: Double = 60, relock: (@Sendable () async -> Bool)? = nil
     ) {
+        self.relock = relock
         self.paths = paths
         self.prune = prune
         self.resync = resync
@@ -106,6 +110,8 @@ public final class Controller: ServiceLifecycle.Service, Sendable {
         var wakeAt: Double?
         var wakeTask: Task<Void, Never>?
         var stopping = false
+        /// Another process took the lock: the controller stops and exits non-zero.
+        var lockLost = false
     }
 
     /// - Parameters:
@@ -150,6 +156,28 @@ public final class Controller: ServiceLifecycle.Service, Sendable {
         }
         state.withLock { $0.wakeTask?.cancel() }
         logger.info("controller stopped", metadata: ["passes": "\(state.withLock { $0.passes })"])
+        if state.withLock({ $0.lockLost }) { throw LockLost(project: projectName) }
+    }
+
+    /// The controller stopped because another process holds the project's lock now.
+    public struct LockLost: Error, CustomStringConvertible {
+        public var project: String
+        public var description: String {
+            "the lock of \(project) was removed while this controller ran, and another process holds it now: stopped, so two never act on one project"
+        }
+    }
+
+    /// The lock volume was removed under the running controller: take it again, or stop.
+    private func lockRemoved() async {
+        guard let relock = configuration.relock else { return }
+        logger.warning("project lock removed while running; taking it again")
+        if await relock() {
+            logger.info("project lock taken again")
+        } else {
+            logger.error("another process holds the project lock now; stopping")
+            state.withLock { $0.lockLost = true }
+            drain()
+        }
     }
 
     /// No new pass starts; the running one finishes.
@@ -291,7 +319,12 @@ public final class Controller: ServiceLifecycle.Service, Sendable {
                 ])
             enqueue("event")
         case "network", "volume":
-            guard event.action == "destroy", let name = attributes["name"] else { return }
+            // A volume's name is the event's actor id; a network's is in its attributes.
+            guard event.action == "destroy", let name = attributes["name"] ?? (event.type == "volume" ? event.actor.id : nil) else { return }
+            if event.type == "volume" && name == EngineLock.volumeName(project: projectName) {
+                Task { await self.lockRemoved() }
+                return
+            }
             let ours = state.withLock { state in
                 event.type == "network"
                     ? state.project.networks.contains { $0.name == name } : state.project.volumes.contains { $0.name == name }

@@ -231,6 +231,26 @@ struct ControllerTests {
         }
     }
 
+    @Test("a lock removed under a running controller (reconcile unlock) is taken again, so an apply is still refused")
+    func relocksAfterUnlock() async throws {
+        try await ProjectFixture.run("ctl-relock") { fixture in
+            try fixture.write(Self.sleeper.replacingOccurrences(of: "REPLICAS", with: "1"))
+            let controller = try ControllerProcess(fixture)
+            defer { controller.terminate() }
+            try await controller.waitRunning(fixture, service: "web", count: 1)
+            let lock = "reconcile-lock-\(fixture.project)"
+            let before = try await fixture.client.inspectVolume(lock).labels?["io.reconcile.lock.token"]
+            #expect(try fixture.reconcile("unlock").status == 0)
+            let retaken = try await fixture.eventually(within: 10) {
+                guard let volume = try? await fixture.client.inspectVolume(lock) else { return false }
+                return volume.labels?["io.reconcile.lock.purpose"] == "controller" && volume.labels?["io.reconcile.lock.token"] != before
+            }
+            #expect(retaken, "lock not taken again\n\(controller.log())")
+            #expect(controller.log().contains("project lock taken again"))
+            #expect(controller.process.isRunning)
+        }
+    }
+
     @Test("a controller that finds an apply holding the lock waits for it, then takes over")
     func waitsForApply() async throws {
         try await ProjectFixture.run("ctl-wait") { fixture in
