@@ -6,6 +6,7 @@
 #
 #   bench/apply.sh              n = 5 and 20, 3 runs each
 #   RUNS=5 bench/apply.sh 5 20 40
+#   RECONCILE=.build-image/bin/reconcile bench/apply.sh     measure that binary, build nothing
 #
 # Runs on the private test dockerd (scripts/with-test-dockerd), never on the user's engine.
 set -euo pipefail
@@ -15,8 +16,14 @@ if [ -z "${RECONCILE_TEST_DOCKER_HOST:-}" ]; then
     exec scripts/with-test-dockerd "$0" "$@"
 fi
 command -v docker-compose >/dev/null 2>&1 || { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null; }
-swift build -c release --product reconcile >/dev/null
-R=$(swift build -c release --show-bin-path)/reconcile
+# RECONCILE: a release binary to measure (the image's, .build-image/bin/reconcile, will do);
+# else one is built here.
+if [ -n "${RECONCILE:-}" ]; then
+    R=$RECONCILE
+else
+    swift build -c release --product reconcile >/dev/null
+    R=$(swift build -c release --show-bin-path)/reconcile
+fi
 DOCKER=$(command -v docker)
 RUNS=${RUNS:-3}
 SIZES=("$@")

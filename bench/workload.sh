@@ -23,14 +23,17 @@ SCRATCH=${RECONCILE_IMAGE_SCRATCH:-.build-image/scratch}
 
 command -v wrk >/dev/null 2>&1 || { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 python3 -c 'import numpy' 2>/dev/null || pip install -q numpy
-W=.build-image/bin/reconcile-workload
-if [ ! -x "$W" ]; then
+# The image's binary (scripts/build-image --prebuilt makes it), run as reconcile-workload.
+BUNDLE=.build-image/bin/reconcile
+if [ ! -x "$BUNDLE" ]; then
     mkdir -p .build-image/static-blas .build-image/bin
     ln -sf "/usr/lib/$(gcc -print-multiarch)/libopenblas.a" .build-image/static-blas/libopenblas.a
-    swift build -c release --static-swift-stdlib --scratch-path "$SCRATCH" -Xlinker -L"$PWD/.build-image/static-blas" --product reconcile-workload >&2
-    install -s "$(swift build -c release --scratch-path "$SCRATCH" --show-bin-path)/reconcile-workload" "$W"
+    swift build -c release --static-swift-stdlib --scratch-path "$SCRATCH" -Xlinker -L"$PWD/.build-image/static-blas" --product reconcile-bundle >&2
+    install -s "$(swift build -c release --scratch-path "$SCRATCH" --show-bin-path)/reconcile-bundle" "$BUNDLE"
 fi
 WORK=$(mktemp -d)
+W=$WORK/reconcile-workload
+ln -s "$PWD/$BUNDLE" "$W"
 SERVER=
 cleanup() { [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null; rm -rf "$WORK"; }
 trap cleanup EXIT
