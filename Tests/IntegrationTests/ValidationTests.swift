@@ -111,9 +111,10 @@ func workloadStack(model: String? = nil, onFailure: String = "rollback") -> Stri
           bench:
             image: \(ProjectFixture.workloadImage)
             init: true
-            command: ["sleep", "100000"]
             healthcheck:
-              disable: true
+              test: ["CMD", "reconcile-workload", "healthcheck"]
+              interval: 1s
+              retries: 3
             x-reconcile:
               validate:
                 mode: job
@@ -232,9 +233,10 @@ struct ValidationTests {
                   infer:
                     image: \(ProjectFixture.workloadImage)
                     init: true
-                    command: ["sleep", "100000"]
                     healthcheck:
-                      disable: true
+                      test: ["CMD", "reconcile-workload", "healthcheck"]
+                      interval: 1s
+                      retries: 3
                 \(gpu ? "    deploy:\n      resources:\n        reservations:\n          devices: [{driver: nvidia, count: 1, capabilities: [gpu]}]" : "")
                     x-reconcile:
                       validate:

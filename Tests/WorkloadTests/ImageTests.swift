@@ -42,10 +42,9 @@ struct ImageTests {
         let fields = config.stdout.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: " ")
         #expect(fields.first == "reconcile:reconcile", "image user: \(config.stdout)")
         #expect(config.stdout.contains("healthcheck"), "HEALTHCHECK: \(config.stdout)")
-        // The target is under 150 MB and is not met yet (README, Workload: two static Swift
-        // runtimes with ICU data); this bound catches growth beyond today's size.
+        // The target: under 150 MB (one static binary on a scratch root).
         let size = Int(fields.last ?? "") ?? .max
-        #expect(size < 300_000_000, "image is \(size / 1_000_000) MB")
+        #expect(size < 150_000_000, "image is \(size / 1_000_000) MB")
 
         let name = "reconcile-wl-it-\(UUID().uuidString.prefix(6).lowercased())"
         let started = Date()
