@@ -3,6 +3,9 @@ import Foundation
 import ReconcileCore
 import Testing
 
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -248,6 +251,86 @@ struct ControllerTests {
             #expect(retaken, "lock not taken again\n\(controller.log())")
             #expect(controller.log().contains("project lock taken again"))
             #expect(controller.process.isRunning)
+        }
+    }
+
+    @Test("the image runs the controller as a container with the socket mounted (as manifests/controller does): it converges, repairs, serves /readyz, and drains on docker stop")
+    func controllerInContainer() async throws {
+        try await ProjectFixture.run("ctl-box") { fixture in
+            _ = try await fixture.requireWorkloadImage()
+            let socket = try #require(fixture.host.hasPrefix("unix://") ? String(fixture.host.dropFirst(7)) : nil)
+            let gid = try #require(try FileManager.default.attributesOfItem(atPath: socket)[.groupOwnerAccountID] as? NSNumber)
+            // The managed project's manifest, in a folder the controller container mounts.
+            let managed = fixture.directory.appendingPathComponent("managed")
+            try FileManager.default.createDirectory(at: managed, withIntermediateDirectories: true)
+            try ("name: \(fixture.project)\n" + Self.sleeper.replacingOccurrences(of: "REPLICAS", with: "2"))
+                .write(to: managed.appendingPathComponent("compose.yaml"), atomically: true, encoding: .utf8)
+            for path in [fixture.directory.path, managed.path, managed.appendingPathComponent("compose.yaml").path] {
+                try FileManager.default.setAttributes([.posixPermissions: path.hasSuffix(".yaml") ? 0o644 : 0o755], ofItemAtPath: path)
+            }
+            // The controller's own project, shaped like manifests/controller/compose.yaml.
+            let box = "\(fixture.project)-ctl"
+            try """
+                name: \(box)
+                services:
+                  controller:
+                    image: \(ProjectFixture.workloadImage)
+                    command: [reconcile, controller, -f, /manifests/compose.yaml, --listen, "0.0.0.0:9464", --log-format, json]
+                    user: "10001:\(gid.intValue)"
+                    init: true
+                    stop_grace_period: 30s
+                    environment:
+                      DOCKER_HOST: unix:///var/run/docker.sock
+                    volumes:
+                      - \(socket):/var/run/docker.sock
+                      - \(managed.path):/manifests:ro
+                    ports:
+                      - "127.0.0.1::9464"
+                    healthcheck:
+                      disable: true
+                """.write(toFile: fixture.manifestPath, atomically: true, encoding: .utf8)
+            let boxFilter = DockerFilters.label(LabelKey.project, box)
+            defer {
+                Task {
+                    for c in (try? await fixture.client.listContainers(all: true, filters: boxFilter)) ?? [] {
+                        try? await fixture.client.removeContainer(c.id, force: true)
+                    }
+                }
+            }
+            let applied = try fixture.reconcile("apply", "--yes")
+            try #require(applied.status == 0, "\(applied.stdout)\(applied.stderr)")
+            let boxID = try #require(try await fixture.client.listContainers(all: true, filters: boxFilter).first?.id)
+            func logs() async -> String {
+                ((try? await fixture.client.containerLogs(boxID)) ?? []).map(\.text).joined()
+            }
+            let running = try await fixture.eventually(within: 30) {
+                try await fixture.containers().values.filter { $0.state == "running" }.count == 2
+            }
+            let log1 = await logs()
+            #expect(running, "the controller in the container converged the managed project\n\(log1)")
+
+            let inspect = try await fixture.client.inspectContainer(boxID)
+            let bindings = (inspect.networkSettings?.ports?["9464/tcp"] ?? nil) ?? []
+            let port = try #require(bindings.compactMap(\.hostPort).first)
+            let (body, _) = try await URLSession.shared.data(from: try #require(URL(string: "http://127.0.0.1:\(port)/readyz")))
+            #expect(String(decoding: body, as: UTF8.self).contains("ready"))
+
+            let victim = try #require(try await fixture.containers()[fixture.name("web", 1)]?.id)
+            try await fixture.client.removeContainer(victim, force: true)
+            let repaired = try await fixture.eventually(within: 20) {
+                guard let c = try await fixture.containers()[fixture.name("web", 1)] else { return false }
+                return c.id != victim && c.state == "running"
+            }
+            let log2 = await logs()
+            #expect(repaired, "a removed replica is replaced\n\(log2)")
+
+            _ = try await fixture.client.stopContainer(boxID, timeout: 30)
+            let exit = try await fixture.client.inspectContainer(boxID).state?.exitCode
+            let log3 = await logs()
+            #expect(exit == 0, "SIGTERM drains and exits 0\n\(log3)")
+            #expect(try await fixture.containers().values.filter { $0.state == "running" }.count == 2, "the managed containers keep running")
+            // The controller's own project: its container, network and history.
+            #expect(try fixture.reconcile("destroy", "--history").status == 0)
         }
     }
 
