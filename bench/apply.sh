@@ -65,7 +65,7 @@ YAML
 }
 
 clean_project() { # NAME
-    "$R" destroy -p "$1" -f "$WORK/$1/compose.yaml" --volumes >/dev/null 2>&1 || true
+    "$R" destroy -p "$1" -f "$WORK/$1/compose.yaml" --volumes --history >/dev/null 2>&1 || true
     ids=$("$DOCKER" ps -aq --filter "label=com.docker.compose.project=$1"); [ -z "$ids" ] || "$DOCKER" rm -f $ids >/dev/null
     ids=$("$DOCKER" ps -aq --filter "label=bench.floor=$1"); [ -z "$ids" ] || "$DOCKER" rm -f $ids >/dev/null
     "$DOCKER" network rm "$1_default" >/dev/null 2>&1 || true
@@ -109,7 +109,7 @@ bench_floor() { # N RUN → "cold": network, volume and 2n+1 containers created 
     {
         for i in $(seq 1 "$n"); do echo "api-$i httpd -f -p 8080 -h /var/www"; echo "worker-$i sleep 2147483647"; done
         echo "db-1 sleep 2147483647"
-    } | xargs -P 16 -L 1 sh -c '"$0" run -d --init --label "bench.floor='"$p"'" --network "'"$p"'_default" $( [ "${1%%-*}" = db ] && echo -v "'"$p"'_data:/data" ) --name "'"$p"'-$1" reconcile-test/busybox:1 "${@:2}" >/dev/null' "$DOCKER"
+    } | xargs -P 16 -L 1 bash -c '"$0" run -d --init --label "bench.floor='"$p"'" --network "'"$p"'_default" $( [ "${1%%-*}" = db ] && echo -v "'"$p"'_data:/data" ) --name "'"$p"'-$1" reconcile-test/busybox:1 "${@:2}" >/dev/null' "$DOCKER"
     local cold; cold=$(elapsed "$t")
     clean_project "$p"
     echo "$cold"

@@ -25,8 +25,7 @@ PROJECT=bench-validate-$$
 WORK=$(mktemp -d)
 chmod 755 "$WORK"
 cleanup() {
-    "$R" destroy -f manifests/inference -p "$PROJECT" --yes >/dev/null 2>&1 || true
-    docker volume ls -q --filter "label=io.reconcile.history=$PROJECT" | xargs -r docker volume rm >/dev/null
+    "$R" destroy -f manifests/inference -p "$PROJECT" --history >/dev/null 2>&1 || true
     rm -rf "$WORK"
 }
 trap cleanup EXIT
