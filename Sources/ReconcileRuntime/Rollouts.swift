@@ -90,7 +90,11 @@ actor Rollouts {
     func recreate(_ step: PlanStep, executor: Executor) async throws {
         guard let (service, replica, name) = executor.target(of: step), let oldID = step.containerID else { return }
         await acquire(service.name)
-        defer {
+        var released = false
+        /// Frees the slot (after `delay`): at the end, or as soon as the new container serves.
+        func releaseSlot() {
+            guard !released else { return }
+            released = true
             let delay = services[service.name]?.policy.delay ?? 0
             if delay > 0 {
                 Task {
@@ -101,6 +105,7 @@ actor Rollouts {
                 release(service.name)
             }
         }
+        defer { releaseSlot() }
         if let reason = halted(service.name) { throw ExecutionError(reason) }
         executor.emit(.stepStarted(step))
         let client = executor.client
@@ -129,6 +134,10 @@ actor Rollouts {
                 for network in spec.servingEndpoints {
                     try? await client.disconnectNetwork(network.name, container: oldID, force: true)
                 }
+                // The new container serves in the old one's place: the service is back at its
+                // replica count, so the next replica's surge may start while this one's old
+                // container drains (as Kubernetes does not count terminating pods as surge).
+                releaseSlot()
                 try await Task.sleep(for: .milliseconds(Int(executor.options.drainSeconds * 1000)))
                 _ = try await client.stopContainer(oldID, timeout: service.stopGracePeriod.map { Int($0.rounded(.up)) })
                 try await client.renameContainer(oldID, to: retiredName)
