@@ -260,4 +260,46 @@ struct GPUTests {
             }
         }
     }
+
+    // Validation of a GPU service: here, because every test holding fake GPUs must run in this
+    // serialized suite (a foreign holder changes where the others' replicas land).
+    @Test("a GPU service on the fake-GPU engine fails job validation clearly (no CUDA driver in the container) and is rolled back to CPU")
+    func gpuValidationFailsAndRollsBack() async throws {
+        try await ProjectFixture.run("valgpu") { f in
+            _ = try await f.requireWorkloadImage()
+            func manifest(gpu: Bool) -> String {
+                """
+                services:
+                  infer:
+                    image: \(ProjectFixture.workloadImage)
+                    init: true
+                    healthcheck:
+                      test: ["CMD", "reconcile-workload", "healthcheck"]
+                      interval: 1s
+                      retries: 3
+                \(gpu ? "    deploy:\n      resources:\n        reservations:\n          devices: [{driver: nvidia, count: 1, capabilities: [gpu]}]" : "")
+                    x-reconcile:
+                      validate:
+                        mode: job
+                        min_accuracy: 0.9
+                """
+            }
+            try f.write(manifest(gpu: false))
+            let first = try f.reconcile(["apply", "--yes", "--gpus", "0,1"], environment: f.validationEnvironment)
+            try #require(first.status == 0, "\(first.stdout)\(first.stderr)")
+            try f.write(manifest(gpu: true))
+            let second = try f.reconcile(["apply", "--yes", "--gpus", "0,1"], environment: f.validationEnvironment)
+            #expect(second.status == 1)
+            #expect(second.stderr.contains("job on GPUs"), "\(second.stderr)")
+            #expect(second.stderr.contains("libcuda.so.1 not found"), "the reason is the missing driver: \(second.stderr)")
+            #expect(second.stderr.contains("rolled back to revision 1"))
+            let history = try f.history().json
+            #expect(history.revisions.map(\.outcome) == [.applied, .rolledBack])
+            let failed = try #require(history.revisions.last?.validations.first?.runs.first)
+            #expect(failed.gpus.count == 1 && !failed.passed)
+            // Back on CPU: the replica holds no GPU.
+            let id = try #require(try await f.containers()[f.name("infer", 1)]?.id)
+            #expect(try await f.client.inspectContainer(id).hostConfig?.deviceRequests?.isEmpty ?? true)
+        }
+    }
 }
