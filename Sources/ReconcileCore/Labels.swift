@@ -38,6 +38,8 @@ public enum LabelKey {
     /// On a validation job container: the project it validates. Not `project` either: a
     /// job is never a replica, and the planner must not count or prune it.
     public static let validation = "io.reconcile.validation"
+    /// On a GPU probe container (a remote engine's inventory): what it probes, "gpus".
+    public static let probe = "io.reconcile.probe"
     /// On a validation job container: the service it validates.
     public static let validationService = "io.reconcile.validation.service"
 }

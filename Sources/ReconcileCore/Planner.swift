@@ -272,7 +272,10 @@ struct Planner {
             let resource = "service:\(service.name):\(replica)"
             var want = wanted(replica)
             let detached = missingNetworks(container, service)
-            if container.configHash != want.hash || !imageIsCurrent(container) || container.state == .dead || !detached.isEmpty {
+            // Named otherwise (retired by a rollout that was killed before its replacement
+            // took the name): replaced, so the replica has its name again.
+            let misnamed = container.name != name
+            if container.configHash != want.hash || !imageIsCurrent(container) || container.state == .dead || !detached.isEmpty || misnamed {
                 var strategy = rollout
                 if let gpus = want.gpus, !gpus.isEmpty, let gpu {
                     let moved = gpuRollout(service, gpu, holding: gpus, base: rollout)
@@ -287,6 +290,8 @@ struct Planner {
                     let masked = want.gpus == nil ? config.masked(secrets: service.secretEnv) : desiredConfig(service, want.gpus)
                     changes = fieldChanges(from: container, to: masked, hash: want.hash)
                     reason = "configuration changed"
+                } else if misnamed {
+                    reason = "the replica runs as \(container.name), not \(name) (left so by an interrupted rollout)"
                 } else if !detached.isEmpty {
                     reason = "not attached to \(detached.joined(separator: ", ")) (left so by an interrupted rollout)"
                     changes = [FieldChange(field: "networks", from: (container.networks ?? []).joined(separator: ","), to: wantedNetworks(service).joined(separator: ","))]

@@ -33,7 +33,7 @@ public struct WorkloadImageProbe: GPUProbe {
             throw GPUProbeUnavailable("the GPU probe image \(image) is not on the engine host")
         }
         let request = ContainerCreateRequest(
-            config: ContainerConfig(cmd: ["reconcile-workload", "gpus", "--format", "csv"], image: image, labels: [LabelKey.version: "1"]),
+            config: ContainerConfig(cmd: ["reconcile-workload", "gpus", "--format", "csv"], image: image, labels: [LabelKey.version: "1", LabelKey.probe: "gpus"]),
             hostConfig: HostConfig(deviceRequests: [DockerEngine.DeviceRequest(driver: "nvidia", count: -1, capabilities: [["gpu"]])]))
         let created = try await client.createContainer(name: nil, request)
         do {

@@ -140,7 +140,7 @@ actor Rollouts {
                 releaseSlot()
                 try await Task.sleep(for: .milliseconds(Int(executor.options.drainSeconds * 1000)))
                 _ = try await client.stopContainer(oldID, timeout: service.stopGracePeriod.map { Int($0.rounded(.up)) })
-                try await client.renameContainer(oldID, to: retiredName)
+                try await Self.retire(oldID, as: retiredName, client: client)
                 try await client.renameContainer(newID, to: name)
                 record(
                     service.name,
@@ -149,7 +149,7 @@ actor Rollouts {
                         endpoints: spec.servingEndpoints))
             } else {
                 _ = try await client.stopContainer(oldID, timeout: service.stopGracePeriod.map { Int($0.rounded(.up)) })
-                try await client.renameContainer(oldID, to: retiredName)
+                try await Self.retire(oldID, as: retiredName, client: client)
                 let spec = ContainerSpec(project: executor.project, service: service, replica: replica, name: name, devices: devices)
                 var newID: String? = nil
                 do {
@@ -168,6 +168,18 @@ actor Rollouts {
             }
         } catch {
             fail(service.name, "\(name): \(Executor.describe(error).split(separator: "\n").first ?? "")")
+            throw error
+        }
+    }
+
+    /// Renames the replaced container out of the replica's name. A run killed just after
+    /// this rename leaves the container retired already, and the next run plans to replace
+    /// it again: then the rename has nothing to do.
+    static func retire(_ id: String, as retiredName: String, client: DockerClient) async throws {
+        do {
+            try await client.renameContainer(id, to: retiredName)
+        } catch {
+            if let name = try? await client.inspectContainer(id).name, name == retiredName || name == "/" + retiredName { return }
             throw error
         }
     }

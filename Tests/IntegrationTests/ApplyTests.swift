@@ -66,6 +66,26 @@ struct ApplyTests {
         }
     }
 
+    @Test("a replica left stopped under its retired name (apply killed mid-recreate) is replaced, with and without a config change")
+    func retiredLeftover() async throws {
+        try await ProjectFixture.run("retired") { f in
+            try f.write(webStack())
+            #expect(try f.reconcile("apply", "--yes").status == 0)
+            for changed in [false, true] {
+                let old = try #require(try await f.containers()[f.name("web", 1)]?.id)
+                _ = try await f.client.stopContainer(old, timeout: 1)
+                try await f.client.renameContainer(old, to: "\(f.name("web", 1))-old-\(old.prefix(8))")
+                if changed { try f.write(webStack(level: "debug")) }
+                let apply = try f.reconcile("apply", "--yes")
+                #expect(apply.status == 0, "\(apply.stdout)\(apply.stderr)")
+                let after = try await f.containers()
+                #expect(after[f.name("web", 1)]?.state == "running")
+                #expect(!after.keys.contains { $0.contains("-old-") }, "\(after.keys.sorted())")
+                #expect(try f.reconcile("plan", "--detailed-exitcode").status == 0)
+            }
+        }
+    }
+
     @Test("scale up fills the next slots and scale down removes the highest numbers")
     func scaling() async throws {
         try await ProjectFixture.run("scale") { f in
