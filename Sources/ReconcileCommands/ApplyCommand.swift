@@ -73,33 +73,14 @@ struct ApplyCommand: AsyncParsableCommand {
             return wait ? try await waitHealthy(project, client: client, timeout: timeout) : true
         }
         if output.output == .text { Console.out(PlanText.render(current, color: Console.useColor())) }
-        if !yes && Console.stdinIsTerminal && Console.stdoutIsTerminal && output.output == .text {
-            FileHandle.standardOutput.write(Data("\nApply these changes? [y/N] ".utf8))
-            let answer = readLine()?.lowercased() ?? ""
-            guard answer == "y" || answer == "yes" else {
-                Console.out("Nothing applied.")
-                return true
-            }
-        }
-        let lock = try await EngineLock.acquire(client: client, project: project.name, purpose: "apply")
+        guard confirmed("Apply these changes?", yes: yes, format: output.output) else { return true }
         let deployed: Deployment.Result
-        do {
-            // Plan again under the lock: the host may have changed since the plan was shown.
-            current = try plan(desired: project, observed: try await observer.observe(project: project), options: options)
-            let view = ProgressView(format: output.output)
-            let deployment = Deployment(
-                client: client,
-                options: .init(
-                    execution: ExecutionOptions(parallelism: parallelism, gateTimeout: timeout, stop: stop),
-                    validate: !validation.noValidate, validation: validation.options(client), prune: prune, command: "apply"),
-                emit: { view.handle($0) })
-            deployed = await deployment.run(project, plan: current)
-            view.finish()
-        } catch {
-            await lock.release()
-            throw error
-        }
-        await lock.release()
+        (current, deployed) = try await deployUnderLock(
+            client: client, project: project, planOptions: options,
+            options: .init(
+                execution: ExecutionOptions(parallelism: parallelism, gateTimeout: timeout, stop: stop),
+                validate: !validation.noValidate, validation: validation.options(client), prune: prune, command: "apply"),
+            format: output.output)
         let result = deployed.execution
         var ok = deployed.succeeded
         if ok && wait { ok = try await waitHealthy(project, client: client, timeout: timeout) }
@@ -125,24 +106,9 @@ struct ApplyCommand: AsyncParsableCommand {
 
     /// Polls until every replica of every service is running and, where it has a healthcheck, healthy.
     private func waitHealthy(_ project: Project, client: DockerClient, timeout: Double) async throws -> Bool {
-        let deadline = ContinuousClock.now + .seconds(timeout)
-        let observer = Observer(client: client)
-        while true {
-            let state = try await observer.observe(project: project)
-            let pending = project.services.flatMap { service -> [String] in
-                (1...max(service.replicas, 1)).prefix(service.replicas).compactMap { replica in
-                    let name = Naming.containerName(project: project.name, service: service.name, replica: replica)
-                    guard let container = state.containers.first(where: { $0.name == name }) else { return name }
-                    return container.state == .running && container.health != .starting && container.health != .unhealthy ? nil : name
-                }
-            }
-            if pending.isEmpty { return true }
-            if ContinuousClock.now > deadline {
-                Console.err("timed out waiting for: \(pending.joined(separator: ", "))")
-                return false
-            }
-            try await Task.sleep(for: .milliseconds(200))
-        }
+        let pending = await Readiness(client: client, project: project).wait(timeout: timeout)
+        if !pending.isEmpty { Console.err("timed out waiting for: \(pending.joined(separator: ", "))") }
+        return pending.isEmpty
     }
 }
 

@@ -87,33 +87,15 @@ struct RollbackCommand: AsyncParsableCommand {
             Console.out("Rolling \(name) back to revision \(target.number) (\(RevisionText.time(target.time)), \(target.command)).")
             Console.out(PlanText.render(steps, color: Console.useColor()))
         }
-        if !steps.isEmpty && !yes && Console.stdinIsTerminal && Console.stdoutIsTerminal && output.output == .text {
-            FileHandle.standardOutput.write(Data("\nRoll back? [y/N] ".utf8))
-            let answer = readLine()?.lowercased() ?? ""
-            guard answer == "y" || answer == "yes" else {
-                Console.out("Nothing applied.")
-                return true
-            }
-        }
-        let lock = try await EngineLock.acquire(client: client, project: name, purpose: "rollback")
+        if !steps.isEmpty && !confirmed("Roll back?", yes: yes, format: output.output) { return true }
         let deployed: Deployment.Result
-        do {
-            steps = try plan(desired: desired, observed: try await observer.observe(project: desired), options: PlanOptions(prune: true))
-            let view = ProgressView(format: output.output)
-            let deployment = Deployment(
-                client: client,
-                options: .init(
-                    execution: ExecutionOptions(parallelism: parallelism, gateTimeout: timeout, stop: stop),
-                    validate: !validation.noValidate, validation: validation.options(client), prune: true,
-                    command: "rollback to \(target.number)", rollbackOf: target.number),
-                emit: { view.handle($0) })
-            deployed = await deployment.run(desired, plan: steps)
-            view.finish()
-        } catch {
-            await lock.release()
-            throw error
-        }
-        await lock.release()
+        (steps, deployed) = try await deployUnderLock(
+            client: client, project: desired, planOptions: PlanOptions(prune: true),
+            options: .init(
+                execution: ExecutionOptions(parallelism: parallelism, gateTimeout: timeout, stop: stop),
+                validate: !validation.noValidate, validation: validation.options(client), prune: true,
+                command: "rollback to \(target.number)", rollbackOf: target.number),
+            format: output.output)
         switch output.output {
         case .json: try Console.json(ApplyReport(plan: steps, result: deployed.execution, deployment: deployed))
         case .text:

@@ -50,6 +50,37 @@ enum ValidationView {
     }
 }
 
+/// Under the project's lock: plans again (the host may have changed since the plan was
+/// shown) and runs the deployment with a progress view. Returns the plan it ran.
+func deployUnderLock(
+    client: DockerClient, project: Project, planOptions: PlanOptions, options: Deployment.Options, format: OutputFormat
+) async throws -> (plan: Plan, result: Deployment.Result) {
+    let lock = try await EngineLock.acquire(client: client, project: project.name, purpose: options.rollbackOf == nil ? "apply" : "rollback")
+    do {
+        let steps = try plan(desired: project, observed: try await Observer(client: client).observe(project: project), options: planOptions)
+        let view = ProgressView(format: format)
+        let result = await Deployment(client: client, options: options, emit: { view.handle($0) }).run(project, plan: steps)
+        view.finish()
+        await lock.release()
+        return (steps, result)
+    } catch {
+        await lock.release()
+        throw error
+    }
+}
+
+/// On a terminal in text mode, unless --yes: asks, and says "Nothing applied." on no.
+func confirmed(_ question: String, yes: Bool, format: OutputFormat) -> Bool {
+    guard !yes && Console.stdinIsTerminal && Console.stdoutIsTerminal && format == .text else { return true }
+    FileHandle.standardOutput.write(Data("\n\(question) [y/N] ".utf8))
+    let answer = readLine()?.lowercased() ?? ""
+    guard answer == "y" || answer == "yes" else {
+        Console.out("Nothing applied.")
+        return false
+    }
+    return true
+}
+
 extension ManifestOptions {
     /// `--project`, else the manifest's project name.
     func projectName() throws -> String {
