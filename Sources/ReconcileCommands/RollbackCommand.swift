@@ -19,6 +19,7 @@ struct RollbackCommand: AsyncParsableCommand {
     @OptionGroup var manifest: ManifestOptions
     @OptionGroup var engine: EngineOptions
     @OptionGroup var output: OutputOptions
+    @OptionGroup var gpuOptions: GPUOptions
 
     @Argument(help: "The revision to put back (default: the applied revision before the current one).")
     var revision: Int?
@@ -75,14 +76,14 @@ struct RollbackCommand: AsyncParsableCommand {
             }
             target = previous
         }
-        let desired = try target.desired.restoring(secretsFrom: atHand, pinning: target.services)
+        let desired = gpuOptions.apply(to: try target.desired.restoring(secretsFrom: atHand, pinning: target.services))
         for service in target.services where !service.imageID.isEmpty {
             do { _ = try await client.inspectImage(service.imageID) } catch where error.isDockerNotFound {
                 throw CLIError("image \(RevisionText.shortID(service.imageID)) (\(service.image)) that revision \(target.number) ran for \(service.name) is no longer on this host: it cannot be restored exactly")
             }
         }
         let observer = Observer(client: client)
-        var steps = try plan(desired: desired, observed: try await observer.observe(project: desired), options: PlanOptions(prune: true))
+        var steps = try plan(desired: desired, observed: try await observer.observe(project: desired), options: PlanOptions(prune: true, preferredGPUs: target.gpuPlacement))
         if output.output == .text {
             Console.out("Rolling \(name) back to revision \(target.number) (\(RevisionText.time(target.time)), \(target.command)).")
             Console.out(PlanText.render(steps, color: Console.useColor()))
@@ -90,7 +91,7 @@ struct RollbackCommand: AsyncParsableCommand {
         if !steps.isEmpty && !confirmed("Roll back?", yes: yes, format: output.output) { return true }
         let deployed: Deployment.Result
         (steps, deployed) = try await deployUnderLock(
-            client: client, project: desired, planOptions: PlanOptions(prune: true),
+            client: client, project: desired, planOptions: PlanOptions(prune: true, preferredGPUs: target.gpuPlacement),
             options: .init(
                 execution: ExecutionOptions(parallelism: parallelism, gateTimeout: timeout, stop: stop),
                 validate: !validation.noValidate, validation: validation.options(client), prune: true,

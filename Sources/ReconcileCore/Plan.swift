@@ -167,9 +167,13 @@ public struct PlanStep: Sendable, Equatable, Codable {
 public struct PlanOptions: Sendable, Equatable {
     /// Remove containers of services no longer in the manifest, and networks no longer declared.
     public var prune: Bool
+    /// Service → replica → GPU ids to place it on when they are valid and free: a rollback
+    /// asks for the GPUs the restored revision ran on.
+    public var preferredGPUs: [String: [Int: [String]]]
 
-    public init(prune: Bool = false) {
+    public init(prune: Bool = false, preferredGPUs: [String: [Int: [String]]] = [:]) {
         self.prune = prune
+        self.preferredGPUs = preferredGPUs
     }
 }
 

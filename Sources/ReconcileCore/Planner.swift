@@ -278,9 +278,16 @@ struct Planner {
             if container.configHash != want.hash || !imageIsCurrent(container) || container.state == .dead || !detached.isEmpty || misnamed {
                 var strategy = rollout
                 if let gpus = want.gpus, !gpus.isEmpty, let gpu {
-                    let moved = gpuRollout(service, gpu, holding: gpus, base: rollout)
-                    strategy = (moved.strategy, moved.why)
-                    if moved.gpus != gpus { want = (gpuHash(service, moved.gpus), moved.gpus) }
+                    if rollout.strategy == .startFirst, options.preferredGPUs[service.name]?[replica] == gpus,
+                       Set(gpus) != Set(container.gpuDeviceIDs), gpusFree(gpus) {
+                        // Back to the GPUs asked for (a rollback's), which nobody holds: the
+                        // surge starts there while the old container still holds its own.
+                        strategy = (.startFirst, "GPU \(gpus.joined(separator: ",")) (the revision's) is free, so the new container starts there")
+                    } else {
+                        let moved = gpuRollout(service, gpu, holding: gpus, base: rollout)
+                        strategy = (moved.strategy, moved.why)
+                        if moved.gpus != gpus { want = (gpuHash(service, moved.gpus), moved.gpus) }
+                    }
                 }
                 var changes: [FieldChange] = []
                 var reason: String
@@ -408,6 +415,11 @@ struct Planner {
         let fields = config.fields()
         observedFields[label] = fields
         return fields
+    }
+
+    /// True when no observed container holds any of `ids`.
+    private func gpusFree(_ ids: [String]) -> Bool {
+        !observed.containers.contains { container in container.state != .removing && container.gpuDeviceIDs.contains { ids.contains($0) } }
     }
 
     /// Engine names of the networks a replica of `service` must be attached to.

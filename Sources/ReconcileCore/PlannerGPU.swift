@@ -43,6 +43,10 @@ extension Planner {
             var replicas: [Int: [String]] = [:]
             for (slot, container) in slots.current { replicas[slot] = container.gpuDeviceIDs }
             for slot in slots.new { replicas[slot] = [] }
+            let known = Set((inventory ?? []).map(\.id))
+            for (slot, ids) in options.preferredGPUs[service.name] ?? [:] where replicas[slot] != nil && !ids.isEmpty {
+                if ids.allSatisfy(known.contains) { replicas[slot] = ids }
+            }
             demands.append(
                 GPUPlacement.Demand(
                     service: service.name, ask: ask, placement: service.extensions.gpuPlacement,

@@ -96,6 +96,15 @@ public struct Revision: Sendable, Equatable, Codable {
             .flatMap { $0.outcome == .applied ? $0 : nil }
     }
 
+    /// The GPUs each replica ran on, as `PlanOptions.preferredGPUs` takes them.
+    public var gpuPlacement: [String: [Int: [String]]] {
+        var out: [String: [Int: [String]]] = [:]
+        for service in services where !service.gpus.isEmpty {
+            out[service.name] = Dictionary(uniqueKeysWithValues: service.gpus.compactMap { key, ids in Int(key).map { ($0, ids) } })
+        }
+        return out
+    }
+
     public func service(named name: String) -> ServiceRecord? { services.first { $0.name == name } }
 
     /// Compact JSON, as stored.

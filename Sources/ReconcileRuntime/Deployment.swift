@@ -144,7 +144,8 @@ public struct Deployment: Sendable {
         var rollback = Result.Rollback(revision: previous.number, plan: Plan(project: project.name), execution: .init(), validations: [])
         do {
             let observed = try await Observer(client: client).observe(project: restored)
-            rollback.plan = try ReconcileCore.plan(desired: restored, observed: observed, options: PlanOptions(prune: true))
+            rollback.plan = try ReconcileCore.plan(
+                desired: restored, observed: observed, options: PlanOptions(prune: true, preferredGPUs: previous.gpuPlacement))
             rollback.execution = await Executor(client: client, project: restored, options: options.execution, emit: emit).run(rollback.plan)
             if rollback.execution.succeeded {
                 let again = Validator(client: client, project: restored, options: options.validation) { emit(.note($0)) }

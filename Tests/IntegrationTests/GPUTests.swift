@@ -301,4 +301,29 @@ struct GPUTests {
             #expect(try await f.client.inspectContainer(id).hostConfig?.deviceRequests?.isEmpty ?? true)
         }
     }
+
+    @Test("rollback puts each replica back on the GPUs its revision ran on, even after the failed one moved it to a spare GPU")
+    func rollbackRestoresGPUs() async throws {
+        try await ProjectFixture.run("gpu-back") { f in
+            let bin = try f.fakeNvidiaSMI(gpus: 4)
+            try f.write(gpuStack(replicas: 1, order: "start-first"))
+            #expect(try f.reconcile(bin: bin, "apply", "--yes").status == 0)
+            let first = try #require(try await f.containers()[f.name("train", 1)]?.id)
+            let original = try await f.client.inspectContainer(first).hostConfig?.deviceRequests?.first?.deviceIDs ?? []
+            // A config change with spare GPUs: the surge starts on a spare one, so the replica moves.
+            try f.write(gpuStack(replicas: 1, level: "debug", order: "start-first"))
+            #expect(try f.reconcile(bin: bin, "apply", "--yes").status == 0)
+            let moved = try #require(try await f.containers()[f.name("train", 1)]?.id)
+            let now = try await f.client.inspectContainer(moved).hostConfig?.deviceRequests?.first?.deviceIDs ?? []
+            #expect(now != original && !now.isEmpty, "the change moved the replica (\(original) → \(now))")
+
+            let back = try f.reconcile(bin: bin, "rollback", "--yes", "1")
+            #expect(back.status == 0, "\(back.stdout)\(back.stderr)")
+            let restored = try #require(try await f.containers()[f.name("train", 1)]?.id)
+            let ids = try await f.client.inspectContainer(restored).hostConfig?.deviceRequests?.first?.deviceIDs ?? []
+            #expect(ids == original, "back on the revision's GPUs")
+            let history = try f.history().json
+            #expect(history.revisions.last?.services.first?.gpus == ["1": original])
+        }
+    }
 }

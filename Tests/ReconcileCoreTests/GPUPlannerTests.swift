@@ -205,4 +205,20 @@ struct GPUPlannerTests {
         #expect(create.gpus == ["1"])
         #expect(create.dependsOn.contains(removal.id))
     }
+
+    @Test("a rollback's preferred GPUs are where its replicas go back to: start-first when they are free, kept when they are not valid")
+    func preferredGPUs() throws {
+        var host = InMemoryHost(state: ObservedState(gpus: gpus(4)))
+        host = try converged(gpuProject(replicas: 2, order: .startFirst), from: host)
+        #expect(holdings(host) == [1: ["0"], 2: ["1"]])
+        // The revision being restored ran replica 1 on GPU 3; GPU 7 is not on this host.
+        let options = PlanOptions(preferredGPUs: ["train": [1: ["3"], 2: ["7"]]])
+        let result = try plan(desired: gpuProject(replicas: 2, order: .startFirst), observed: host.state, options: options)
+        #expect(result.steps.map(\.resource) == ["service:train:1"])
+        #expect(result.steps.first?.gpus == ["3"] && result.steps.first?.strategy == .startFirst)
+        #expect(result.steps.first?.reason.contains("(the revision's) is free") == true)
+        host.apply(result, desired: gpuProject(replicas: 2, order: .startFirst))
+        #expect(holdings(host) == [1: ["3"], 2: ["1"]])
+        #expect(try plan(desired: gpuProject(replicas: 2, order: .startFirst), observed: host.state, options: options).isEmpty)
+    }
 }
