@@ -25,24 +25,14 @@ struct ApplyCommand: AsyncParsableCommand {
     @Flag(help: "Remove containers of services, and networks, no longer in the manifest.")
     var prune = false
 
-    @Flag(name: [.customShort("y"), .long], help: "Do not ask for confirmation.")
-    var yes = false
-
-    @Option(help: "Steps in flight at once (default: 4 per core).")
-    var parallelism: Int = ExecutionOptions.defaultParallelism
-
     @Flag(help: "Wait until every replica is running and healthy.")
     var wait = false
 
-    @Option(help: "Longest wait for a health gate, a dependency or --wait, e.g. 90s, 5m.")
-    var timeout: String = "120s"
-
+    @OptionGroup var rollout: RolloutOptions
     @OptionGroup var validation: ValidationFlags
 
     func run() async throws {
-        guard let timeoutSeconds = parseSeconds(timeout) else {
-            throw ValidationError("--timeout \(timeout): expected a duration such as 30s, 2m or 1m30s")
-        }
+        let timeoutSeconds = try rollout.timeoutSeconds()
         let trap = SignalTrap()
         do {
             let loaded = try manifest.load()
@@ -73,12 +63,12 @@ struct ApplyCommand: AsyncParsableCommand {
             return wait ? try await waitHealthy(project, client: client, timeout: timeout) : true
         }
         if output.output == .text { Console.out(PlanText.render(current, color: Console.useColor())) }
-        guard confirmed("Apply these changes?", yes: yes, format: output.output) else { return true }
+        guard confirmed("Apply these changes?", yes: rollout.yes, format: output.output) else { return true }
         let deployed: Deployment.Result
         (current, deployed) = try await deployUnderLock(
             client: client, project: project, planOptions: options,
             options: .init(
-                execution: ExecutionOptions(parallelism: parallelism, gateTimeout: timeout, stop: stop),
+                execution: rollout.execution(timeout: timeout, stop: stop),
                 validate: !validation.noValidate, validation: validation.options(client), prune: prune, command: "apply"),
             format: output.output)
         let result = deployed.execution

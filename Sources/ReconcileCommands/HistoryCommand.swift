@@ -40,7 +40,7 @@ struct HistoryCommand: AsyncParsableCommand {
                 return
             }
             switch output.output {
-            case .json: try Console.json(HistoryReport(project: name, current: History.current(revisions)?.number, revisions: revisions))
+            case .json: try Console.json(HistoryReport(project: name, current: Revision.current(revisions)?.number, revisions: revisions))
             case .text: Console.out(RevisionText.history(revisions))
             }
         } catch {
@@ -84,7 +84,7 @@ struct DiffCommand: AsyncParsableCommand {
                 }
                 return found
             }
-            guard let target = try to.map(find) ?? History.current(revisions) else { throw CLIError("\(name) has no applied revision") }
+            guard let target = try to.map(find) ?? Revision.current(revisions) else { throw CLIError("\(name) has no applied revision") }
             let diff = RevisionDiff(try find(from), target)
             switch output.output {
             case .json: try Console.json(diff)

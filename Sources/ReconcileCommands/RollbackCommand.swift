@@ -24,21 +24,11 @@ struct RollbackCommand: AsyncParsableCommand {
     @Argument(help: "The revision to put back (default: the applied revision before the current one).")
     var revision: Int?
 
-    @Flag(name: [.customShort("y"), .long], help: "Do not ask for confirmation.")
-    var yes = false
-
-    @Option(help: "Steps in flight at once (default: 4 per core).")
-    var parallelism: Int = ExecutionOptions.defaultParallelism
-
-    @Option(help: "Longest wait for a health gate or a dependency, e.g. 90s, 5m.")
-    var timeout: String = "120s"
-
+    @OptionGroup var rollout: RolloutOptions
     @OptionGroup var validation: ValidationFlags
 
     func run() async throws {
-        guard let timeoutSeconds = parseSeconds(timeout) else {
-            throw ValidationError("--timeout \(timeout): expected a duration such as 30s, 2m or 1m30s")
-        }
+        let timeoutSeconds = try rollout.timeoutSeconds()
         let trap = SignalTrap()
         do {
             // The manifest at hand supplies the project name and the secret values.
@@ -61,7 +51,7 @@ struct RollbackCommand: AsyncParsableCommand {
     private func rollback(project name: String, atHand: Project?, client: DockerClient, timeout: Double, stop: StopSignal) async throws -> Bool {
         let history = History(client: client, project: name)
         let revisions = try await history.list().revisions
-        guard let current = History.current(revisions) else {
+        guard let current = Revision.current(revisions) else {
             throw CLIError("\(name) has no applied revision in history: nothing to roll back from")
         }
         let target: Revision
@@ -88,12 +78,12 @@ struct RollbackCommand: AsyncParsableCommand {
             Console.out("Rolling \(name) back to revision \(target.number) (\(RevisionText.time(target.time)), \(target.command)).")
             Console.out(PlanText.render(steps, color: Console.useColor()))
         }
-        if !steps.isEmpty && !confirmed("Roll back?", yes: yes, format: output.output) { return true }
+        if !steps.isEmpty && !confirmed("Roll back?", yes: rollout.yes, format: output.output) { return true }
         let deployed: Deployment.Result
         (steps, deployed) = try await deployUnderLock(
             client: client, project: desired, planOptions: PlanOptions(prune: true, preferredGPUs: target.gpuPlacement),
             options: .init(
-                execution: ExecutionOptions(parallelism: parallelism, gateTimeout: timeout, stop: stop),
+                execution: rollout.execution(timeout: timeout, stop: stop),
                 validate: !validation.noValidate, validation: validation.options(client), prune: true,
                 command: "rollback to \(target.number)", rollbackOf: target.number),
             format: output.output)

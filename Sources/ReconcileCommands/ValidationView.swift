@@ -4,6 +4,30 @@ import Foundation
 import ReconcileCore
 import ReconcileRuntime
 
+/// `--yes`, `--parallelism` and `--timeout`: how apply and rollback carry out a plan.
+struct RolloutOptions: ParsableArguments {
+    @Flag(name: [.customShort("y"), .long], help: "Do not ask for confirmation.")
+    var yes = false
+
+    @Option(help: "Steps in flight at once (default: 4 per core).")
+    var parallelism: Int = ExecutionOptions.defaultParallelism
+
+    @Option(help: "Longest wait for a health gate, a dependency or apply's --wait, e.g. 90s, 5m.")
+    var timeout: String = "120s"
+
+    /// `--timeout` in seconds.
+    func timeoutSeconds() throws -> Double {
+        guard let seconds = parseSeconds(timeout) else {
+            throw ValidationError("--timeout \(timeout): expected a duration such as 30s, 2m or 1m30s")
+        }
+        return seconds
+    }
+
+    func execution(timeout: Double, stop: StopSignal) -> ExecutionOptions {
+        ExecutionOptions(parallelism: parallelism, gateTimeout: timeout, stop: stop)
+    }
+}
+
 /// `--no-validate` and `--workload-image`, shared by apply and rollback.
 struct ValidationFlags: ParsableArguments {
     @Flag(help: "Skip x-reconcile.validate after the rollout.")

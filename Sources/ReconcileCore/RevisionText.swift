@@ -163,22 +163,15 @@ public enum RevisionText {
         return failed.isEmpty ? "passed (\(reports.count))" : "failed: \(failed.joined(separator: ","))"
     }
 
+    /// "2026-11-30 14:57:00", UTC. By hand from `gmtime_r`, as the log timestamps are: no
+    /// locale or ICU data needed.
     public static func time(_ unixSeconds: Double) -> String {
-        // Formatted by hand: no locale or ICU data needed.
-        let seconds = Int64(unixSeconds)
-        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
-        let rest = seconds - days * 86_400
-        // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
-        return String(format: "%04lld-%02lld-%02lld %02lld:%02lld:%02lld", year, month, day, rest / 3600, rest % 3600 / 60, rest % 60)
+        var seconds = time_t(unixSeconds.rounded(.down))
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        return String(
+            format: "%04d-%02d-%02d %02d:%02d:%02d", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
+            Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec))
     }
 
     public static func shortID(_ id: String) -> String {

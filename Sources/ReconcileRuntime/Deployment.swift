@@ -79,48 +79,41 @@ public struct Deployment: Sendable {
         let executor = Executor(client: client, project: project, options: options.execution, emit: emit)
         var result = Result(execution: await executor.run(plan))
         let history = History(client: client, project: project.name)
-        let limit = project.extensions.historyLimit ?? History.defaultLimit
         guard result.execution.succeeded else {
             if !result.execution.interrupted {
                 let message = result.execution.failures.first.map { "did not converge: \(plan.steps[$0.step].resource): \($0.message.split(separator: "\n").first ?? "")" }
-                await record(project, outcome: .failed, message: message, into: &result, history: history, limit: limit)
+                await record(project, outcome: .failed, message: message, into: &result, history: history)
             }
             return result
         }
 
-        let changed = Set(plan.steps.compactMap(\.service))
-        let validator = Validator(client: client, project: project, options: options.validation) { emit(.note($0)) }
-        let toValidate = options.validate ? validator.services(changed) : []
-        if !toValidate.isEmpty {
-            result.unhealthy = await Readiness(client: client, project: project)
-                .wait(services: toValidate.map(\.name), timeout: options.execution.gateTimeout)
-            if result.unhealthy.isEmpty {
-                result.validations = await validator.validate(toValidate)
-            } else {
-                result.validations = toValidate.map { service in
-                    ServiceValidation(
-                        service: service.name, mode: service.extensions.validate?.mode ?? .job, seconds: 0,
-                        runs: [.init(target: "service", passed: false, message: "not healthy in time: \(result.unhealthy.joined(separator: ", "))")],
-                        onFailure: service.extensions.validate?.onFailure ?? .rollback)
-                }
+        let checked = await validateChanged(project, plan: plan)
+        result.unhealthy = checked.unhealthy
+        result.validations = checked.validations
+        if !checked.unhealthy.isEmpty {
+            result.validations = checked.services.map { service in
+                ServiceValidation(
+                    service: service.name, mode: service.extensions.validate?.mode ?? .job, seconds: 0,
+                    runs: [.init(target: "service", passed: false, message: "not healthy in time: \(checked.unhealthy.joined(separator: ", "))")],
+                    onFailure: service.extensions.validate?.onFailure ?? .rollback)
             }
         }
 
         let failures = result.blockingFailures
         guard !failures.isEmpty else {
-            await record(project, outcome: .applied, message: nil, into: &result, history: history, limit: limit, skipIfCurrent: true)
+            await record(project, outcome: .applied, message: nil, into: &result, history: history, skipIfCurrent: true)
             return result
         }
         let summary = failures.compactMap { f in f.failure.map { "\(f.service): \($0)" } }.joined(separator: "; ")
         guard failures.contains(where: { $0.onFailure == .rollback }) else {
-            await record(project, outcome: .failed, message: "validation failed (on_failure: pause): \(summary)", into: &result, history: history, limit: limit)
+            await record(project, outcome: .failed, message: "validation failed (on_failure: pause): \(summary)", into: &result, history: history)
             return result
         }
 
         // Roll back: the newest applied revision is what ran before this one.
         let previous: Revision?
         do {
-            previous = History.current(try await history.list().revisions)
+            previous = Revision.current(try await history.list().revisions)
         } catch {
             previous = nil
             result.historyError = "could not read history: \(Executor.describe(error))"
@@ -128,7 +121,7 @@ public struct Deployment: Sendable {
         guard let previous else {
             result.rollback = .init(revision: 0, plan: Plan(project: project.name), execution: .init(), validations: [],
                                     impossible: "there is no earlier applied revision to roll back to; the failed one is left in place")
-            await record(project, outcome: .failed, message: "validation failed: \(summary); no earlier revision to roll back to", into: &result, history: history, limit: limit)
+            await record(project, outcome: .failed, message: "validation failed: \(summary); no earlier revision to roll back to", into: &result, history: history)
             return result
         }
         emit(.note("validation failed (\(summary)): rolling back to revision \(previous.number)"))
@@ -138,7 +131,7 @@ public struct Deployment: Sendable {
         } catch {
             result.rollback = .init(revision: previous.number, plan: Plan(project: project.name), execution: .init(), validations: [],
                                     impossible: "\(error)")
-            await record(project, outcome: .failed, message: "validation failed: \(summary); rollback impossible: \(error)", into: &result, history: history, limit: limit)
+            await record(project, outcome: .failed, message: "validation failed: \(summary); rollback impossible: \(error)", into: &result, history: history)
             return result
         }
         var rollback = Result.Rollback(revision: previous.number, plan: Plan(project: project.name), execution: .init(), validations: [])
@@ -148,13 +141,10 @@ public struct Deployment: Sendable {
                 desired: restored, observed: observed, options: PlanOptions(prune: true, preferredGPUs: previous.gpuPlacement))
             rollback.execution = await Executor(client: client, project: restored, options: options.execution, emit: emit).run(rollback.plan)
             if rollback.execution.succeeded {
-                let again = Validator(client: client, project: restored, options: options.validation) { emit(.note($0)) }
-                let services = again.services(Set(rollback.plan.steps.compactMap(\.service)))
-                let pending = await Readiness(client: client, project: restored).wait(services: services.map(\.name), timeout: options.execution.gateTimeout)
-                if pending.isEmpty {
-                    rollback.validations = await again.validate(services)
-                } else {
-                    rollback.impossible = "the restored revision was not healthy in time: \(pending.joined(separator: ", "))"
+                let checked = await validateChanged(restored, plan: rollback.plan)
+                rollback.validations = checked.validations
+                if !checked.unhealthy.isEmpty {
+                    rollback.impossible = "the restored revision was not healthy in time: \(checked.unhealthy.joined(separator: ", "))"
                 }
             } else {
                 rollback.impossible = "the rollback did not converge: " + rollback.execution.failures.map(\.message).joined(separator: "; ")
@@ -165,22 +155,34 @@ public struct Deployment: Sendable {
         result.rollback = rollback
         var message = "validation failed: \(summary); rolled back to revision \(previous.number)"
         if let why = rollback.impossible { message += ", but \(why)" }
-        await record(project, outcome: .rolledBack, message: message, into: &result, history: history, limit: limit,
+        await record(project, outcome: .rolledBack, message: message, into: &result, history: history,
                      restored: previous.number, restoredValidations: rollback.validations)
         return result
+    }
+
+    /// The services `plan` changed that declare validation, once their replicas are running
+    /// and healthy: validated, or (when not healthy in time) the replicas still pending.
+    private func validateChanged(_ project: Project, plan: Plan) async -> (services: [Service], validations: [ServiceValidation], unhealthy: [String]) {
+        let validator = Validator(client: client, project: project, options: options.validation) { emit(.note($0)) }
+        let services = options.validate ? validator.services(Set(plan.steps.compactMap(\.service))) : []
+        guard !services.isEmpty else { return ([], [], []) }
+        let pending = await Readiness(client: client, project: project)
+            .wait(services: services.map(\.name), timeout: options.execution.gateTimeout)
+        guard pending.isEmpty else { return (services, [], pending) }
+        return (services, await validator.validate(services), [])
     }
 
     /// Writes the revision. History that cannot be written does not undo a deployment: the
     /// error is reported and the next apply writes again.
     private func record(
-        _ project: Project, outcome: Revision.Outcome, message: String?, into result: inout Result, history: History, limit: Int,
+        _ project: Project, outcome: Revision.Outcome, message: String?, into result: inout Result, history: History,
         skipIfCurrent: Bool = false, restored: Int? = nil, restoredValidations: [ServiceValidation]? = nil
     ) async {
         do {
             result.revision = try await history.record(
                 project, command: options.command, outcome: outcome, message: message, validations: result.validations,
                 rollbackOf: options.rollbackOf, restored: restored, restoredValidations: restoredValidations,
-                skipIfCurrent: skipIfCurrent && options.rollbackOf == nil, limit: limit)
+                skipIfCurrent: skipIfCurrent && options.rollbackOf == nil)
         } catch {
             result.historyError = "the revision was not recorded: \(Executor.describe(error))"
         }
@@ -193,16 +195,16 @@ extension History {
     /// digest, same image ids): a repair, not a new revision.
     public func record(
         _ project: Project, command: String, outcome: Revision.Outcome, message: String? = nil, validations: [ServiceValidation] = [],
-        rollbackOf: Int? = nil, restored: Int? = nil, restoredValidations: [ServiceValidation]? = nil, skipIfCurrent: Bool = false,
-        limit: Int? = nil
+        rollbackOf: Int? = nil, restored: Int? = nil, restoredValidations: [ServiceValidation]? = nil, skipIfCurrent: Bool = false
     ) async throws -> Revision? {
         let services = try await Self.serviceRecords(client: client, project: project)
-        if skipIfCurrent, let current = Revision.current(try await list().revisions),
+        let existing = try await list()
+        if skipIfCurrent, let current = Revision.current(existing.revisions),
            current.manifestDigest == Revision.digest(of: project), current.services.map(\.imageID) == services.map(\.imageID) {
             return nil
         }
-        let who = History.who()
-        return try await append(limit: limit ?? project.extensions.historyLimit ?? History.defaultLimit) { number in
+        let who = Identity.current()
+        return try await append(limit: project.extensions.historyLimit ?? History.defaultLimit, existing: existing) { number in
             Revision(
                 number: number, project: project.name, time: Date().timeIntervalSince1970, user: who.user, host: who.host,
                 command: command, services: services, validations: validations, outcome: outcome, message: message,

@@ -39,9 +39,8 @@ public struct EngineLock: Sendable {
     /// Takes the lock or throws `Held` naming the holder. `purpose` is "apply", "controller", ….
     public static func acquire(client: DockerClient, project: String, purpose: String) async throws -> EngineLock {
         let token = UUID().uuidString
-        let host = ProcessInfo.processInfo.hostName
+        let (user, host) = Identity.current()
         let pid = ProcessInfo.processInfo.processIdentifier
-        let user = ProcessInfo.processInfo.environment["USER"] ?? "unknown"
         let since = Date().ISO8601Format()
         let labels: [String: String] = [
             LabelKey.lock: project, LabelKey.project: project, tokenLabel: token, hostLabel: host, pidLabel: String(pid),

@@ -47,15 +47,15 @@ public struct History: Sendable {
         return (revisions.sorted { $0.number < $1.number }, unreadable.sorted())
     }
 
-    /// The revision in force: the newest one that was applied (a rolled-back or failed one
-    /// is not what runs, or not what should).
-    public static func current(_ revisions: [Revision]) -> Revision? { Revision.current(revisions) }
-
     /// Records a revision under the next free number and drops the oldest beyond `limit`.
-    /// `make` receives the number to use.
+    /// `make` receives the number to use; `existing` saves listing again when the caller has.
     @discardableResult
-    public func append(limit: Int = History.defaultLimit, _ make: (Int) -> Revision) async throws -> Revision {
-        let existing = try await list()
+    public func append(
+        limit: Int = History.defaultLimit, existing known: (revisions: [Revision], unreadable: [String])? = nil,
+        _ make: (Int) -> Revision
+    ) async throws -> Revision {
+        let existing: (revisions: [Revision], unreadable: [String])
+        if let known { existing = known } else { existing = try await list() }
         let numbers = existing.revisions.map(\.number) + existing.unreadable.compactMap { Int($0.split(separator: "-").last ?? "") }
         var number = (numbers.max() ?? 0) + 1
         for _ in 0..<5 {
@@ -91,14 +91,5 @@ public struct History: Sendable {
         let volumes = try await client.listVolumes(filters: ["label": ["\(LabelKey.history)=\(project)"]])
         for volume in volumes { try await client.removeVolume(volume.name) }
         return volumes.count
-    }
-
-    /// "user@host" of this process, for revision records.
-    public static func who() -> (user: String, host: String) {
-        var user = ProcessInfo.processInfo.environment["USER"] ?? ""
-        if user.isEmpty, let entry = getpwuid(getuid()), let name = entry.pointee.pw_name {
-            user = String(cString: name)
-        }
-        return (user.isEmpty ? "uid \(getuid())" : user, ProcessInfo.processInfo.hostName)
     }
 }

@@ -153,9 +153,10 @@ public struct Validator: Sendable {
             return .init(target: target, gpus: gpus, passed: false,
                          message: "image \(image) is not on this host: build it (scripts/build-image) or set validate.image or RECONCILE_WORKLOAD_IMAGE")
         }
+        let timeout = spec.timeout ?? options.defaultTimeout
+        let started = ContinuousClock.now
         do {
             _ = try await client.startContainer(created.id)
-            let timeout = spec.timeout ?? options.defaultTimeout
             let exit = try await client.waitContainer(created.id, timeout: .seconds(Int64(timeout.rounded(.up))))
             let chunks = try await client.containerLogs(created.id, tty: false)
             try? await client.removeContainer(created.id, force: true)
@@ -164,9 +165,10 @@ public struct Validator: Sendable {
             return Self.jobRun(target: target, gpus: gpus, exitCode: Int(exit.statusCode), stdout: stdout, stderr: stderr)
         } catch {
             try? await client.removeContainer(created.id, force: true)
-            let timedOut = "\(error)".contains("eadline") || "\(error)".lowercased().contains("timeout")
+            // The wait's deadline passed, whatever the error says about it.
+            let timedOut = ContinuousClock.now - started >= .seconds(timeout)
             return .init(target: target, gpus: gpus, passed: false,
-                         message: timedOut ? "the job did not finish within \(Int(spec.timeout ?? options.defaultTimeout)) s (validate.timeout)" : Executor.describe(error))
+                         message: timedOut ? "the job did not finish within \(Int(timeout)) s (validate.timeout)" : Executor.describe(error))
         }
     }
 
@@ -242,20 +244,20 @@ public struct Validator: Sendable {
         let http = HTTPClient(eventLoopGroupProvider: .singleton)
         defer { _ = http.shutdown() }
         let deadline = ContinuousClock.now + .seconds(duration)
-        return await withTaskGroup(of: ServiceValidation.Run.self) { group in
+        return await withTaskGroup(of: (Int, ServiceValidation.Run).self) { group in
             for target in targets {
                 group.addTask {
                     guard let url = target.url else {
-                        return .init(target: "replica \(target.replica)", passed: false,
-                                     message: "replica \(target.replica) publishes no host port for \(containerPort)/tcp: endpoint validation reaches replicas through published ports (publish \"127.0.0.1::\(containerPort)\")")
+                        return (target.replica, .init(target: "replica \(target.replica)", passed: false,
+                                     message: "replica \(target.replica) publishes no host port for \(containerPort)/tcp: endpoint validation reaches replicas through published ports (publish \"127.0.0.1::\(containerPort)\")"))
                     }
-                    return await EndpointDriver(http: http, base: url, concurrency: concurrency, deadline: deadline, timeout: spec.timeout)
-                        .run(replica: target.replica, spec: spec)
+                    return (target.replica, await EndpointDriver(http: http, base: url, concurrency: concurrency, deadline: deadline, timeout: spec.timeout)
+                        .run(replica: target.replica, spec: spec))
                 }
             }
-            var runs: [ServiceValidation.Run] = []
+            var runs: [(Int, ServiceValidation.Run)] = []
             for await run in group { runs.append(run) }
-            return runs.sorted { $0.target.count == $1.target.count ? $0.target < $1.target : $0.target.count < $1.target.count }
+            return runs.sorted { $0.0 < $1.0 }.map(\.1)
         }
     }
 }
