@@ -94,7 +94,10 @@ let package = Package(
         // zlib, to read the gzip-compressed digits data set.
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         // Models, math (OpenBLAS on CPU, the CUDA driver API on GPU), training and the benchmark.
-        .target(name: "WorkloadCore", dependencies: ["ReconcileCore", "COpenBLAS", "CZlib"]),
+        .target(
+            name: "WorkloadCore", dependencies: ["ReconcileCore", "COpenBLAS", "CZlib"],
+            // The CUDA C source of PTX.swift (scripts/gen-ptx).
+            exclude: ["Kernels"]),
         // The HTTP application (Hummingbird), built in one function shared by the executable and tests.
         .target(
             name: "WorkloadServer",

@@ -24,6 +24,13 @@ public protocol InferenceBackend: Sendable {
     var device: DeviceInfo { get }
     /// `input` is `rows × model.inputWidth` row-major; returns `rows × model.outputWidth`.
     func forward(_ input: [Float], rows: Int) async throws -> [Float]
+    /// GFLOP/s of the model's matrix products alone at `rows` (no copies to or from the
+    /// device), median over `iterations`; nil when the backend cannot time them apart.
+    func matmulGFLOPS(rows: Int, iterations: Int, warmup: Int) throws -> Double?
+}
+
+extension InferenceBackend {
+    public func matmulGFLOPS(rows: Int, iterations: Int, warmup: Int) throws -> Double? { nil }
 }
 
 /// The CPU backend: each layer is one `cblas_sgemm` into a buffer pre-filled with the
@@ -39,6 +46,10 @@ public struct CPUBackend: InferenceBackend {
 
     public func forward(_ input: [Float], rows: Int) throws -> [Float] {
         try Self.forward(model, input, rows: rows)
+    }
+
+    public func matmulGFLOPS(rows: Int, iterations: Int, warmup: Int) -> Double? {
+        Benchmark.matmulGFLOPS(model, rows: rows, iterations: iterations, warmup: warmup)
     }
 
     public static func forward(_ model: MLPModel, _ input: [Float], rows: Int) throws(WorkloadError) -> [Float] {

@@ -63,7 +63,8 @@ public struct BenchmarkReport: Codable, Sendable {
         public var rowsPerSecond: Double
         /// Whole forward passes (GEMM, bias, activation, copies).
         public var gflops: Double
-        /// The GEMMs alone, on CPU: the figure to compare with another BLAS.
+        /// The GEMMs alone (on a GPU: the kernels, without copies): the figure to compare
+        /// with another BLAS on the same shapes.
         public var matmulGflops: Double?
     }
 
@@ -132,7 +133,7 @@ public enum Benchmark {
                 times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
             }
             let mean = times.reduce(0, +) / Double(times.count)
-            let matmul = backend.device.kind == "cpu" ? matmulGFLOPS(model, rows: batchSize, iterations: configuration.iterations, warmup: configuration.warmup) : nil
+            let matmul = try backend.matmulGFLOPS(rows: batchSize, iterations: configuration.iterations, warmup: configuration.warmup)
             batches.append(
                 .init(
                     batchSize: batchSize, iterations: configuration.iterations, p50Ms: percentile(times, 50), p95Ms: percentile(times, 95),

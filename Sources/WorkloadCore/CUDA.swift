@@ -193,6 +193,10 @@ enum CUDADevice {
 /// The GPU backend: weights uploaded once, one kernel launch per layer (GEMM, bias
 /// and ReLU fused), one copy in and one copy out per batch. Calls are serialized:
 /// one context, one default stream.
+///
+/// Batches of `largeKernelRows` rows or more use the 128×128-tile kernel, smaller ones
+/// the 16×16-tile kernel, which keeps more of the GPU busy when there are few rows.
+/// `RECONCILE_WORKLOAD_KERNEL=large|small` forces one (for measuring them).
 public final class CUDABackend: InferenceBackend, @unchecked Sendable {
     // @unchecked: mutable device state is only touched under `lock`.
     public let model: MLPModel
@@ -200,7 +204,7 @@ public final class CUDABackend: InferenceBackend, @unchecked Sendable {
     public let gpu: GPUDescription
     private let driver: CUDADriver
     private let context: OpaquePointer?
-    private let function: OpaquePointer?
+    private let kernels: Kernels
     private var layerBuffers: [(weights: CUDADriver.CUdeviceptr, bias: CUDADriver.CUdeviceptr)] = []
     private var scratch: [CUDADriver.CUdeviceptr] = []
     private var scratchRows = 0
@@ -223,7 +227,7 @@ public final class CUDABackend: InferenceBackend, @unchecked Sendable {
         try driver.check(driver.cuDevicePrimaryCtxRetain(&context, cuDevice), "cuDevicePrimaryCtxRetain")
         self.context = context
         try driver.check(driver.cuCtxSetCurrent(context), "cuCtxSetCurrent")
-        self.function = try Self.loadKernel(driver)
+        self.kernels = try Self.loadKernels(driver, choice: ProcessInfo.processInfo.environment["RECONCILE_WORKLOAD_KERNEL"])
         for layer in model.layers {
             layerBuffers.append((try upload(layer.weights), try upload(layer.bias)))
         }
@@ -235,12 +239,35 @@ public final class CUDABackend: InferenceBackend, @unchecked Sendable {
         for s in scratch { _ = driver.cuMemFree(s) }
     }
 
-    private static func loadKernel(_ driver: CUDADriver) throws(WorkloadError) -> OpaquePointer? {
+    /// The two entry points of the PTX module and which one a batch gets.
+    struct Kernels {
+        var large: OpaquePointer?
+        var small: OpaquePointer?
+        /// "large", "small" or nil (by batch size).
+        var forced: String?
+        static let largeKernelRows = 128
+
+        /// The function, grid and block for a layer of `rows` × `n`.
+        func launch(rows: Int, n: Int) -> (function: OpaquePointer?, grid: (UInt32, UInt32), block: (UInt32, UInt32)) {
+            let useLarge = forced.map { $0 == "large" } ?? (rows >= Self.largeKernelRows)
+            if useLarge {
+                let t = PTX.largeTile
+                return (large, (UInt32((n + t - 1) / t), UInt32((rows + t - 1) / t)), (UInt32(PTX.largeThreads), 1))
+            }
+            let t = PTX.smallTile
+            return (small, (UInt32((n + t - 1) / t), UInt32((rows + t - 1) / t)), (UInt32(t), UInt32(t)))
+        }
+    }
+
+    private static func loadKernels(_ driver: CUDADriver, choice: String?) throws(WorkloadError) -> Kernels {
+        if let choice, choice != "large", choice != "small", !choice.isEmpty {
+            throw WorkloadError(.usage, "RECONCILE_WORKLOAD_KERNEL must be large or small (got \(choice))")
+        }
         var module: OpaquePointer?
         var log = [CChar](repeating: 0, count: 8192)
         // CU_JIT_ERROR_LOG_BUFFER (5) and its size (6): the driver's compiler messages.
         var options: [Int32] = [5, 6]
-        let result = PTX.denseKernel.withCString { source in
+        let result = PTX.module.withCString { source in
             log.withUnsafeMutableBufferPointer { logBuffer in
                 var values: [UnsafeMutableRawPointer?] = [
                     UnsafeMutableRawPointer(logBuffer.baseAddress), UnsafeMutableRawPointer(bitPattern: logBuffer.count),
@@ -250,9 +277,10 @@ public final class CUDABackend: InferenceBackend, @unchecked Sendable {
         }
         let message = String(decoding: log.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         try driver.check(result, "cuModuleLoadDataEx", hint: message.isEmpty ? nil : "PTX compiler said: \(message)")
-        var function: OpaquePointer?
-        try driver.check(driver.cuModuleGetFunction(&function, module, PTX.denseKernelName), "cuModuleGetFunction")
-        return function
+        var large: OpaquePointer?, small: OpaquePointer?
+        try driver.check(driver.cuModuleGetFunction(&large, module, PTX.denseKernelName), "cuModuleGetFunction(\(PTX.denseKernelName))")
+        try driver.check(driver.cuModuleGetFunction(&small, module, PTX.smallKernelName), "cuModuleGetFunction(\(PTX.smallKernelName))")
+        return Kernels(large: large, small: small, forced: choice?.isEmpty == true ? nil : choice)
     }
 
     private func upload(_ values: [Float]) throws(WorkloadError) -> CUDADriver.CUdeviceptr {
@@ -300,12 +328,24 @@ public final class CUDABackend: InferenceBackend, @unchecked Sendable {
             bytes.baseAddress.map { driver.cuMemcpyHtoD(scratch[0], $0, bytes.count) } ?? 0
         }
         try driver.check(copyIn, "cuMemcpyHtoD")
+        let source = try launchLayers(rows: rows)
+        try driver.check(driver.cuCtxSynchronize(), "cuCtxSynchronize")
+        var output = [Float](repeating: 0, count: rows * model.outputWidth)
+        let copyOut = output.withUnsafeMutableBytes { bytes in
+            bytes.baseAddress.map { driver.cuMemcpyDtoH($0, scratch[source], bytes.count) } ?? 0
+        }
+        try driver.check(copyOut, "cuMemcpyDtoH")
+        return output
+    }
+
+    /// Launches every layer on the activations in `scratch[0]`; returns the index of the
+    /// scratch buffer that holds the output. Asynchronous: the caller synchronizes.
+    private func launchLayers(rows: Int) throws(WorkloadError) -> Int {
         var source = 0
         for (index, layer) in model.layers.enumerated() {
             var a = scratch[source], b = layerBuffers[index].weights, bias = layerBuffers[index].bias, c = scratch[1 - source]
             var m = UInt32(rows), n = UInt32(layer.outputs), k = UInt32(layer.inputs), relu: UInt32 = layer.activation == .relu ? 1 : 0
-            let tile = UInt32(PTX.tile)
-            let gridX = (n + tile - 1) / tile, gridY = (m + tile - 1) / tile
+            let plan = kernels.launch(rows: rows, n: layer.outputs)
             let result = withUnsafeMutablePointer(to: &a) { pa in
                 withUnsafeMutablePointer(to: &b) { pb in
                     withUnsafeMutablePointer(to: &bias) { pbias in
@@ -320,7 +360,7 @@ public final class CUDABackend: InferenceBackend, @unchecked Sendable {
                                                 UnsafeMutableRawPointer(pk), UnsafeMutableRawPointer(pr),
                                             ]
                                             return driver.cuLaunchKernel(
-                                                function, gridX, gridY, 1, tile, tile, 1, 0, nil, &params, nil)
+                                                plan.function, plan.grid.0, plan.grid.1, 1, plan.block.0, plan.block.1, 1, 0, nil, &params, nil)
                                         }
                                     }
                                 }
@@ -332,12 +372,30 @@ public final class CUDABackend: InferenceBackend, @unchecked Sendable {
             try driver.check(result, "cuLaunchKernel")
             source = 1 - source
         }
-        try driver.check(driver.cuCtxSynchronize(), "cuCtxSynchronize")
-        var output = [Float](repeating: 0, count: rows * model.outputWidth)
-        let copyOut = output.withUnsafeMutableBytes { bytes in
-            bytes.baseAddress.map { driver.cuMemcpyDtoH($0, scratch[source], bytes.count) } ?? 0
+        return source
+    }
+
+    /// The kernels alone: the activations stay on the GPU, each iteration is every layer's
+    /// launch and one synchronize, timed by the wall clock; the median iteration.
+    public func matmulGFLOPS(rows: Int, iterations: Int, warmup: Int) throws -> Double? {
+        lock.lock()
+        defer { lock.unlock() }
+        try driver.check(driver.cuCtxSetCurrent(context), "cuCtxSetCurrent")
+        try ensureScratch(rows: rows)
+        let input = MLPModel.syntheticInputs(rows: rows, width: model.inputWidth, seed: 3)
+        let copyIn = input.withUnsafeBytes { bytes in
+            bytes.baseAddress.map { driver.cuMemcpyHtoD(scratch[0], $0, bytes.count) } ?? 0
         }
-        try driver.check(copyOut, "cuMemcpyDtoH")
-        return output
+        try driver.check(copyIn, "cuMemcpyHtoD")
+        var times: [Double] = []
+        for iteration in 0..<(warmup + iterations) {
+            let start = DispatchTime.now().uptimeNanoseconds
+            // Ping-pong leaves the input buffer overwritten on odd layer counts; the
+            // values do not matter for timing.
+            _ = try launchLayers(rows: rows)
+            try driver.check(driver.cuCtxSynchronize(), "cuCtxSynchronize")
+            if iteration >= warmup { times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9) }
+        }
+        return model.flopsPerRow * Double(rows) / Benchmark.percentile(times, 50) / 1e9
     }
 }

@@ -54,9 +54,10 @@ struct DeviceTests {
         #expect(inventory.reason?.contains("grants no GPU") ?? false)
     }
 
-    @Test("the PTX kernel declares the entry point the backend looks up, for a target every driver accepts")
+    @Test("the PTX module declares both entry points the backend looks up, for a target every driver accepts")
     func ptxShape() {
-        #expect(PTX.denseKernel.contains(".visible .entry \(PTX.denseKernelName)("))
-        #expect(PTX.denseKernel.hasPrefix(".version 6.0\n.target sm_50\n.address_size 64"))
+        #expect(PTX.module.contains(".visible .entry \(PTX.denseKernelName)("))
+        #expect(PTX.module.contains(".visible .entry \(PTX.smallKernelName)("))
+        #expect(PTX.module.contains(".version 4.0\n.target sm_50\n.address_size 64"))
     }
 }
