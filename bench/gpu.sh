@@ -154,9 +154,14 @@ echo "== 5. serve --device gpu on 127.0.0.1:$PORT"
 start=$(date +%s%N)
 "$W" serve --device gpu --port "$PORT" >"$DIR/serve.log" 2>&1 &
 SERVER=$!
-python3 - "$PORT" "$start" "$DIR" <<'PY'
-import gzip, http.client, json, sys, time
-port, start, d = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+python3 - "$PORT" "$start" "$DIR" "$SERVER" <<'PY'
+import gzip, http.client, json, os, sys, time
+port, start, d, pid = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+def alive():
+    try:
+        os.kill(pid, 0); return True
+    except OSError:
+        return False
 deadline = time.time() + 30
 while True:
     try:
@@ -164,7 +169,7 @@ while True:
         if c.getresponse().status == 200: break
     except OSError:
         pass
-    if time.time() > deadline or open(d + '/serve.log').read().count('reconcile-workload:'): print("FAIL: no /healthz within 30 s"); sys.exit(1)
+    if time.time() > deadline or not alive(): print("FAIL: no /healthz within 30 s, or the server exited"); sys.exit(1)
     time.sleep(0.005)
 print(f"cold start to healthy: {(time.time_ns() - start) / 1e6:.0f} ms")
 c = http.client.HTTPConnection('127.0.0.1', port, timeout=10)
