@@ -194,8 +194,9 @@ enum CUDADevice {
 /// and ReLU fused), one copy in and one copy out per batch. Calls are serialized:
 /// one context, one default stream.
 ///
-/// Batches of `largeKernelRows` rows or more use the 128×128-tile kernel, smaller ones
-/// the 16×16-tile kernel, which keeps more of the GPU busy when there are few rows.
+/// Layers with enough output for the GPU's multiprocessors use the 128×128-tile kernel,
+/// smaller ones the 16×16-tile kernel, which keeps more of the GPU busy
+/// (`Kernels.usesLargeTiles`).
 /// `RECONCILE_WORKLOAD_KERNEL=large|small` forces one (for measuring them).
 public final class CUDABackend: InferenceBackend, @unchecked Sendable {
     // @unchecked: mutable device state is only touched under `lock`.
@@ -227,7 +228,8 @@ public final class CUDABackend: InferenceBackend, @unchecked Sendable {
         try driver.check(driver.cuDevicePrimaryCtxRetain(&context, cuDevice), "cuDevicePrimaryCtxRetain")
         self.context = context
         try driver.check(driver.cuCtxSetCurrent(context), "cuCtxSetCurrent")
-        self.kernels = try Self.loadKernels(driver, choice: ProcessInfo.processInfo.environment["RECONCILE_WORKLOAD_KERNEL"])
+        self.kernels = try Self.loadKernels(
+            driver, choice: ProcessInfo.processInfo.environment["RECONCILE_WORKLOAD_KERNEL"], multiprocessors: gpus[index].multiprocessors)
         for layer in model.layers {
             layerBuffers.append((try upload(layer.weights), try upload(layer.bias)))
         }
@@ -243,13 +245,21 @@ public final class CUDABackend: InferenceBackend, @unchecked Sendable {
     struct Kernels {
         var large: OpaquePointer?
         var small: OpaquePointer?
-        /// "large", "small" or nil (by batch size).
+        /// "large", "small" or nil (by the layer's shape).
         var forced: String?
-        static let largeKernelRows = 128
+        var multiprocessors: Int
+
+        /// Whether a `rows` × `n` output takes the 128×128 tiles: when it fills at least a
+        /// quarter as many of them as the GPU has multiprocessors. Measured on an H200 (132
+        /// SMs, bench/gpu.sh and docs/gpus.md): for widths 512 to 8192 the small tiles were
+        /// faster at 32 tiles' worth of output (by 10–20%), the large ones at 64 (by 1.6–2×).
+        static func usesLargeTiles(rows: Int, n: Int, multiprocessors: Int) -> Bool {
+            rows * n >= max(1, multiprocessors / 4) * PTX.largeTile * PTX.largeTile
+        }
 
         /// The function, grid and block for a layer of `rows` × `n`.
         func launch(rows: Int, n: Int) -> (function: OpaquePointer?, grid: (UInt32, UInt32), block: (UInt32, UInt32)) {
-            let useLarge = forced.map { $0 == "large" } ?? (rows >= Self.largeKernelRows)
+            let useLarge = forced.map { $0 == "large" } ?? Self.usesLargeTiles(rows: rows, n: n, multiprocessors: multiprocessors)
             if useLarge {
                 let t = PTX.largeTile
                 return (large, (UInt32((n + t - 1) / t), UInt32((rows + t - 1) / t)), (UInt32(PTX.largeThreads), 1))
@@ -259,7 +269,7 @@ public final class CUDABackend: InferenceBackend, @unchecked Sendable {
         }
     }
 
-    private static func loadKernels(_ driver: CUDADriver, choice: String?) throws(WorkloadError) -> Kernels {
+    private static func loadKernels(_ driver: CUDADriver, choice: String?, multiprocessors: Int) throws(WorkloadError) -> Kernels {
         if let choice, choice != "large", choice != "small", !choice.isEmpty {
             throw WorkloadError(.usage, "RECONCILE_WORKLOAD_KERNEL must be large or small (got \(choice))")
         }
@@ -280,7 +290,7 @@ public final class CUDABackend: InferenceBackend, @unchecked Sendable {
         var large: OpaquePointer?, small: OpaquePointer?
         try driver.check(driver.cuModuleGetFunction(&large, module, PTX.denseKernelName), "cuModuleGetFunction(\(PTX.denseKernelName))")
         try driver.check(driver.cuModuleGetFunction(&small, module, PTX.smallKernelName), "cuModuleGetFunction(\(PTX.smallKernelName))")
-        return Kernels(large: large, small: small, forced: choice?.isEmpty == true ? nil : choice)
+        return Kernels(large: large, small: small, forced: choice?.isEmpty == true ? nil : choice, multiprocessors: multiprocessors)
     }
 
     private func upload(_ values: [Float]) throws(WorkloadError) -> CUDADriver.CUdeviceptr {

@@ -3,9 +3,9 @@
 
 /// The GPU kernels as PTX text for the driver's JIT compiler (see Kernels/dense.cu).
 enum PTX {
-    /// 128×128 tiles, 8×8 values a thread: batches of 128 rows and more.
+    /// 128×128 tiles, 8×8 values a thread: large outputs.
     static let denseKernelName = "reconcile_dense"
-    /// 16×16 tiles: smaller batches.
+    /// 16×16 tiles: small outputs.
     static let smallKernelName = "reconcile_dense_small"
     static let largeTile = 128
     static let largeThreads = 256

@@ -60,4 +60,13 @@ struct DeviceTests {
         #expect(PTX.module.contains(".visible .entry \(PTX.smallKernelName)("))
         #expect(PTX.module.contains(".version 4.0\n.target sm_50\n.address_size 64"))
     }
+
+    @Test("layers take the large tiles where the H200 measurements found them faster", arguments: [
+        // (rows, n, large?) on 132 SMs: the small tiles won at 32 tiles' worth of output, the large at 64.
+        (1024, 512, false), (2048, 512, true), (512, 1024, false), (1024, 1024, true), (128, 4096, false), (256, 4096, true),
+        (64, 8192, false), (128, 8192, true), (1, 4096, false), (4096, 10, false),
+    ])
+    func kernelChoice(rows: Int, n: Int, large: Bool) {
+        #expect(CUDABackend.Kernels.usesLargeTiles(rows: rows, n: n, multiprocessors: 132) == large)
+    }
 }

@@ -29,8 +29,8 @@ DEVICE static inline float finish(float acc, const float *bias, unsigned col, un
 }
 
 // reconcile_dense_small: a 16×16 thread block computes a 16×16 tile of C, staging
-// 16×16 tiles of A and B through shared memory. Used for small batches (M < 128),
-// where the large tiles below would leave most of the GPU idle.
+// 16×16 tiles of A and B through shared memory. Used for small outputs, where the
+// large tiles below would leave most of the GPU idle (CUDA.swift, usesLargeTiles).
 #define S 16
 GLOBAL void LAUNCH_BOUNDS(256) reconcile_dense_small(
     const float *__restrict__ A, const float *__restrict__ B, const float *__restrict__ bias,
