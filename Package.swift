@@ -120,7 +120,7 @@ let package = Package(
         ),
         .executableTarget(name: "reconcile-workload", dependencies: ["WorkloadCommands"]),
         // The image's executable: reconcile, and the workload when run as reconcile-workload.
-        .executableTarget(name: "reconcile-bundle", dependencies: ["ReconcileCommands", "WorkloadCommands"]),
+        .executableTarget(name: "reconcile-bundle", dependencies: ["ReconcileCommands", "WorkloadCommands", "WorkloadCore"]),
         .testTarget(
             name: "WorkloadTests",
             dependencies: [

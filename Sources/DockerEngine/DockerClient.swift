@@ -48,7 +48,7 @@ public final class DockerClient: Sendable {
         try await http.shutdown()
     }
 
-    /// The number of HTTP requests sent so far, `GET /version` included.
+    /// The number of HTTP requests sent so far, the negotiating `GET /_ping` included.
     public var requestCount: Int { state.withLockedValue { $0.requestCount } }
 
     /// The endpoint as people write it, for messages.
@@ -57,7 +57,9 @@ public final class DockerClient: Sendable {
     // MARK: - Version negotiation
 
     /// The API version in use: ``Configuration/apiVersion`` if pinned, otherwise
-    /// `min(engine's, APIVersion.maximumSupported)` from one `GET /version`.
+    /// `min(engine's, APIVersion.maximumSupported)` from one `GET /_ping` (its `Api-Version`
+    /// header, as the docker CLI negotiates: about 0.4 ms, where `GET /version` takes 5–6 ms),
+    /// or `GET /version` when a proxy in between drops that header.
     /// Throws `.transport` for an engine older than ``APIVersion/minimumSupported``.
     public func apiVersion() async throws -> APIVersion {
         if let pinned = configuration.apiVersion { return pinned }
@@ -77,17 +79,28 @@ public final class DockerClient: Sendable {
     }
 
     private func negotiate() async throws -> APIVersion {
-        let version: SystemVersion = try await decode(
-            send(.GET, "/version", versioned: false), as: SystemVersion.self, method: .GET, path: "/version")
-        guard let server = APIVersion(version.apiVersion) else {
-            throw DockerError.decoding(
-                type: "APIVersion", method: "GET", path: "/version",
-                underlying: DockerConfigurationError("ApiVersion '\(version.apiVersion)' is not a version"))
+        let ping = try await send(.GET, "/_ping", versioned: false)
+        let server: APIVersion
+        let product: String
+        if let header = ping.headers.first(name: "Api-Version"), let parsed = APIVersion(header) {
+            server = parsed
+            // "Docker/20.10.24+dfsg1 (linux)"
+            product = ping.headers.first(name: "Server")?.split(separator: " ").first.map(String.init)?.replacingOccurrences(of: "/", with: " ") ?? "Docker"
+        } else {
+            let version: SystemVersion = try await decode(
+                send(.GET, "/version", versioned: false), as: SystemVersion.self, method: .GET, path: "/version")
+            guard let parsed = APIVersion(version.apiVersion) else {
+                throw DockerError.decoding(
+                    type: "APIVersion", method: "GET", path: "/version",
+                    underlying: DockerConfigurationError("ApiVersion '\(version.apiVersion)' is not a version"))
+            }
+            server = parsed
+            product = "Docker \(version.version)"
         }
         guard let chosen = APIVersion.negotiate(server: server) else {
             throw DockerError.transport(
                 message:
-                    "the Docker engine at \(endpointDescription) speaks API \(server) (Docker \(version.version)), older than \(APIVersion.minimumSupported) (Docker 20.10) which reconcile needs; upgrade Docker",
+                    "the Docker engine at \(endpointDescription) speaks API \(server) (\(product)), older than \(APIVersion.minimumSupported) (Docker 20.10) which reconcile needs; upgrade Docker",
                 underlying: nil)
         }
         return chosen

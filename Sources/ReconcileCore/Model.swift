@@ -320,7 +320,7 @@ public struct UpdatePolicy: Sendable, Equatable, Hashable, Codable {
     public enum FailureAction: String, Sendable, Codable {
         case pause, rollback, `continue`
     }
-    /// Replicas updated at once; nil lets reconcile choose (25% of replicas, at least 1).
+    /// Replicas updated at once; nil lets reconcile choose (half the replicas rounded up; one for GPU services).
     public var parallelism: Int?
     /// Seconds between batches.
     public var delay: Double

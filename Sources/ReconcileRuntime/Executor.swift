@@ -3,7 +3,9 @@ import Foundation
 import ReconcileCore
 
 public struct ExecutionOptions: Sendable {
-    /// Steps in flight at once, across services.
+    /// Steps doing engine work at once, across services. A replica waiting for its health
+    /// gate, for its service's rollout to let it start, or for an old container to drain
+    /// does not count: those waits are the engine's or the clock's, not work.
     public var parallelism: Int
     /// How long a replica may take to become healthy (or a dependency to meet its condition).
     public var gateTimeout: Double
@@ -37,6 +39,8 @@ public struct Executor: Sendable {
     public let project: Project
     public let options: ExecutionOptions
     let emit: @Sendable (ProgressEvent) -> Void
+    /// `options.parallelism` slots for engine work.
+    let slots: Slots
 
     public init(
         client: DockerClient, project: Project, options: ExecutionOptions = .init(),
@@ -46,6 +50,31 @@ public struct Executor: Sendable {
         self.project = project
         self.options = options
         self.emit = emit
+        self.slots = Slots(options.parallelism)
+    }
+
+    static let notStarted = "interrupted before it started"
+
+    /// `withSlot` for a step's first engine work: throws `NotStarted` instead when a stop
+    /// was asked for while it waited.
+    func withStartingSlot<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        try await withSlot {
+            if options.stop.isRaised { throw NotStarted() }
+            return try await body()
+        }
+    }
+
+    /// Runs `body` holding one of the engine-work slots.
+    func withSlot<T: Sendable>(_ body: () async throws -> T) async rethrows -> T {
+        await slots.acquire()
+        do {
+            let value = try await body()
+            await slots.release()
+            return value
+        } catch {
+            await slots.release()
+            throw error
+        }
     }
 
     public func run(_ plan: Plan) async -> ExecutionResult {
@@ -55,6 +84,8 @@ public struct Executor: Sendable {
         var pending = Set(plan.steps.map(\.id))
         var finished: [Int: Bool] = [:]
 
+        // Every step whose dependencies are done starts at once; `slots` bounds the engine
+        // work, so a step waiting on a health gate holds no slot.
         await withTaskGroup(of: (Int, ExecutionResult.Outcome).self) { group in
             var running = 0
             while true {
@@ -72,8 +103,7 @@ public struct Executor: Sendable {
                             progressed = true
                             continue
                         }
-                        guard running < options.parallelism, !options.stop.isRaised,
-                            step.dependsOn.allSatisfy({ finished[$0] == true })
+                        guard !options.stop.isRaised, step.dependsOn.allSatisfy({ finished[$0] == true })
                         else { continue }
                         pending.remove(id)
                         running += 1
@@ -85,11 +115,12 @@ public struct Executor: Sendable {
                 running -= 1
                 result.outcomes[id] = outcome
                 finished[id] = outcome == .succeeded
+                if outcome == .skipped(Executor.notStarted) { result.interrupted = true }
             }
         }
         for id in pending.sorted() {
-            result.outcomes[id] = .skipped("interrupted")
-            emit(.stepSkipped(plan.steps[id], reason: "interrupted before it started"))
+            result.outcomes[id] = .skipped(Executor.notStarted)
+            emit(.stepSkipped(plan.steps[id], reason: Executor.notStarted))
             result.interrupted = true
         }
         for (id, outcome) in await rollouts.finish(executor: self) {
@@ -112,8 +143,19 @@ public struct Executor: Sendable {
             emit(.stepSkipped(step, reason: reason))
             return .skipped(reason)
         }
-        // A recreate reports its start once its service's rollout lets it begin.
-        if step.action != .recreate { emit(.stepStarted(step)) }
+        // Creates and recreates take slots themselves, for their engine work only (not
+        // while they wait for dependencies, rollout turns or health); a recreate reports
+        // its start once its service's rollout lets it begin.
+        let ownSlots = step.action == .create || step.action == .recreate
+        if !ownSlots {
+            await slots.acquire()
+            if options.stop.isRaised {
+                await slots.release()
+                emit(.stepSkipped(step, reason: Executor.notStarted))
+                return .skipped(Executor.notStarted)
+            }
+            emit(.stepStarted(step))
+        }
         do {
             switch step.action {
             case .createNetwork: try await createNetwork(step)
@@ -125,9 +167,15 @@ public struct Executor: Sendable {
             case .create: try await createReplica(step)
             case .recreate: try await rollouts.recreate(step, executor: self)
             }
+            if !ownSlots { await slots.release() }
             emit(.stepFinished(step, seconds: seconds()))
             return .succeeded
         } catch {
+            if !ownSlots { await slots.release() }
+            if error is NotStarted {
+                emit(.stepSkipped(step, reason: Executor.notStarted))
+                return .skipped(Executor.notStarted)
+            }
             let message = Executor.describe(error)
             emit(.stepFailed(step, message: message, seconds: seconds()))
             return .failed(message)
@@ -192,7 +240,7 @@ public struct Executor: Sendable {
         guard let (service, replica, name) = target(of: step) else { return }
         try await waitForDependencies(of: service, step: step)
         let spec = ContainerSpec(project: project, service: service, replica: replica, name: name, devices: devices(step, service))
-        _ = try await createAndStart(spec)
+        try await withStartingSlot { _ = try await createAndStart(spec) }
     }
 
     /// Creates the container, joins its other networks, and starts it.
@@ -290,7 +338,10 @@ public struct Executor: Sendable {
             if ContinuousClock.now > deadline {
                 throw await gateFailure(id, "was not healthy after \(Int(options.gateTimeout)) s")
             }
-            try await Task.sleep(for: .milliseconds(100))
+            // Every 100 ms, and at the end of the monitor period rather than up to 100 ms after it.
+            let untilMonitor = started + .seconds(monitor) - ContinuousClock.now
+            let poll: Duration = state?.health == nil && untilMonitor > .zero ? min(.milliseconds(100), untilMonitor) : .milliseconds(100)
+            try await Task.sleep(for: poll)
         }
     }
 
@@ -320,4 +371,31 @@ public struct ExecutionError: Error, Sendable, CustomStringConvertible {
     public var message: String
     public init(_ message: String) { self.message = message }
     public var description: String { message }
+}
+
+/// A step that was interrupted (SIGINT/SIGTERM) before its first engine call.
+struct NotStarted: Error {}
+
+/// A counting semaphore for engine work, first come first served.
+actor Slots {
+    private var free: Int
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    init(_ count: Int) { free = max(1, count) }
+
+    func acquire() async {
+        if free > 0 {
+            free -= 1
+            return
+        }
+        await withCheckedContinuation { waiters.append($0) }
+    }
+
+    func release() {
+        if waiters.isEmpty {
+            free += 1
+        } else {
+            waiters.removeFirst().resume()
+        }
+    }
 }

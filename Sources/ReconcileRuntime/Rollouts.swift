@@ -36,7 +36,9 @@ actor Rollouts {
         for (name, count) in counts {
             let service = project.service(named: name)
             let policy = service?.updateConfig ?? UpdatePolicy()
-            // Surge a quarter of the replicas at a time unless the manifest says otherwise (0 means all).
+            // Surge half the replicas at a time unless the manifest says otherwise (0 means all):
+            // Kubernetes' default budget (25% surge plus 25% unavailable), all of it spent on
+            // surge, since start-first never lets a service go below its replica count.
             let replicas = max(service?.replicas ?? count, 1)
             let limit: Int
             if let parallelism = policy.parallelism {
@@ -45,7 +47,7 @@ actor Rollouts {
                 // A GPU replica replaced in place takes its GPUs down with it: one at a time.
                 limit = 1
             } else {
-                limit = max(1, (replicas + 3) / 4)
+                limit = max(1, (replicas + 1) / 2)
             }
             services[name] = ServiceRollout(policy: policy, limit: limit)
         }
@@ -80,7 +82,23 @@ actor Rollouts {
         services[service] = rollout
     }
 
-    private func record(_ service: String, _ retired: Retired) { services[service]?.retired.append(retired) }
+    /// A replaced replica's old container, stopped and renamed: kept until the rollout ends
+    /// where `failure_action: rollback` may put it back, else removed now.
+    private func settle(_ service: String, _ retired: Retired, executor: Executor) async {
+        if services[service]?.policy.failureAction != .rollback {
+            do {
+                try await executor.withSlot {
+                    try await executor.client.removeContainer(retired.oldID, force: true, removeVolumes: false)
+                }
+                return
+            } catch where error.isDockerNotFound {
+                return
+            } catch {
+                // Left for `finish` to try again; a later run removes it as a leftover.
+            }
+        }
+        services[service]?.retired.append(retired)
+    }
 
     private func fail(_ service: String, _ message: String) {
         if services[service]?.failure == nil { services[service]?.failure = message }
@@ -116,13 +134,15 @@ actor Rollouts {
                 let surge = Naming.surgeName(project: executor.project.name, service: service.name, replica: replica)
                 let spec = ContainerSpec(
                     project: executor.project, service: service, replica: replica, name: name, devices: devices, surgeName: surge)
-                let newID = try await executor.createAndStart(spec)
+                let newID = try await executor.withStartingSlot { try await executor.createAndStart(spec) }
                 do {
                     try await executor.gate(newID, service: service, step: step)
                     // Healthy: now it may take the service's traffic.
-                    for network in spec.servingEndpoints {
-                        try await client.disconnectNetwork(network.name, container: newID, force: true)
-                        try await client.connectNetwork(network.name, container: newID, endpoint: network.endpoint)
+                    try await executor.withSlot {
+                        for network in spec.servingEndpoints {
+                            try await client.disconnectNetwork(network.name, container: newID, force: true)
+                            try await client.connectNetwork(network.name, container: newID, endpoint: network.endpoint)
+                        }
                     }
                 } catch {
                     try? await executor.stopAndRemove(newID, grace: 0)
@@ -139,21 +159,26 @@ actor Rollouts {
                 // container drains (as Kubernetes does not count terminating pods as surge).
                 releaseSlot()
                 try await Task.sleep(for: .milliseconds(Int(executor.options.drainSeconds * 1000)))
+                // Stopping waits out the old container's grace period: the engine's time, no slot.
                 _ = try await client.stopContainer(oldID, timeout: service.stopGracePeriod.map { Int($0.rounded(.up)) })
-                try await Self.retire(oldID, as: retiredName, client: client)
-                try await client.renameContainer(newID, to: name)
-                record(
+                try await executor.withSlot {
+                    try await Self.retire(oldID, as: retiredName, client: client)
+                    try await client.renameContainer(newID, to: name)
+                }
+                await settle(
                     service.name,
                     Retired(
                         step: step.id, finalName: name, oldID: oldID, retiredName: retiredName, newID: newID,
-                        endpoints: spec.servingEndpoints))
+                        endpoints: spec.servingEndpoints), executor: executor)
             } else {
-                _ = try await client.stopContainer(oldID, timeout: service.stopGracePeriod.map { Int($0.rounded(.up)) })
-                try await Self.retire(oldID, as: retiredName, client: client)
+                try await executor.withStartingSlot {
+                    _ = try await client.stopContainer(oldID, timeout: service.stopGracePeriod.map { Int($0.rounded(.up)) })
+                    try await Self.retire(oldID, as: retiredName, client: client)
+                }
                 let spec = ContainerSpec(project: executor.project, service: service, replica: replica, name: name, devices: devices)
                 var newID: String? = nil
                 do {
-                    newID = try await executor.createAndStart(spec)
+                    newID = try await executor.withSlot { try await executor.createAndStart(spec) }
                     if let newID { try await executor.gate(newID, service: service, step: step) }
                 } catch {
                     // Put the old container back where it was.
@@ -163,11 +188,16 @@ actor Rollouts {
                     throw error
                 }
                 if let newID {
-                    record(service.name, Retired(step: step.id, finalName: name, oldID: oldID, retiredName: retiredName, newID: newID))
+                    await settle(
+                        service.name, Retired(step: step.id, finalName: name, oldID: oldID, retiredName: retiredName, newID: newID),
+                        executor: executor)
                 }
             }
         } catch {
-            fail(service.name, "\(name): \(Executor.describe(error).split(separator: "\n").first ?? "")")
+            // Interrupted before any engine work: nothing of this replica changed.
+            if !(error is NotStarted) {
+                fail(service.name, "\(name): \(Executor.describe(error).split(separator: "\n").first ?? "")")
+            }
             throw error
         }
     }
@@ -203,8 +233,10 @@ actor Rollouts {
                 }
             } else {
                 let grace = executor.project.service(named: name)?.stopGracePeriod
-                for retired in rollout.retired {
-                    try? await executor.stopAndRemove(retired.oldID, grace: grace)
+                await withTaskGroup(of: Void.self) { group in
+                    for retired in rollout.retired {
+                        group.addTask { try? await executor.withSlot { try await executor.stopAndRemove(retired.oldID, grace: grace) } }
+                    }
                 }
             }
         }

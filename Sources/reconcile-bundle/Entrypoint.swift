@@ -1,5 +1,6 @@
 import ReconcileCommands
 import WorkloadCommands
+import WorkloadCore
 
 /// The image's one executable: `reconcile`, and the workload when it is run under the name
 /// `reconcile-workload` (a symbolic link), so the image carries one copy of the static
@@ -11,6 +12,8 @@ struct Entrypoint {
         if invokedAs == "reconcile-workload" {
             await WorkloadCommand.main(nil)
         } else {
+            // reconcile does no BLAS work: OpenBLAS's threads, started at load, only spin.
+            BLAS.stopThreads()
             await ReconcileCommand.main(nil)
         }
     }

@@ -8,7 +8,7 @@ import Testing
 /// (`scripts/with-test-dockerd swift test --filter DockerEngineTests`).
 @Suite("Docker engine client against the private dockerd", .tags(.integration), .serialized)
 struct EngineIntegrationTests {
-    @Test("the client negotiates min(engine, 1.47), at least 1.41, with one GET /version")
+    @Test("the client negotiates min(engine, 1.47), at least 1.41, with one GET /_ping")
     func negotiation() async throws {
         try await EngineFixture.run { fx in
             let before = fx.client.requestCount
@@ -17,7 +17,7 @@ struct EngineIntegrationTests {
             #expect(server >= APIVersion.minimumSupported)
             let negotiated = try await fx.client.apiVersion()
             #expect(negotiated == min(server, APIVersion.maximumSupported))
-            #expect(fx.client.requestCount == before + 2, "one GET /version for version(), one for negotiation")
+            #expect(fx.client.requestCount == before + 2, "one GET /version for version(), one GET /_ping for negotiation")
             _ = try await fx.client.apiVersion()
             _ = try await fx.client.info()
             #expect(fx.client.requestCount == before + 3, "negotiation happens once")
