@@ -253,7 +253,7 @@ public final class Controller: ServiceLifecycle.Service, Sendable {
     private func watchEvents() async {
         let filters = DockerFilters([
             "type": ["container", "network", "volume"],
-            "event": ["kill", "die", "stop", "destroy", "oom", "health_status"],
+            "event": ["kill", "die", "stop", "start", "destroy", "oom", "health_status"],
         ])
         var failures = 0
         var connections = 0
@@ -307,6 +307,12 @@ public final class Controller: ServiceLifecycle.Service, Sendable {
                 }
             }
             if event.action == "kill" { return }
+            if event.action == "start" {
+                // Running again (the engine's restart policy, a person, or our own start):
+                // the listing is right about it again. Not a trigger.
+                state.withLock { _ = $0.recentDeaths.removeValue(forKey: id) }
+                return
+            }
             if event.action == "die" || event.action == "stop" {
                 let time = now()
                 state.withLock { $0.recentDeaths[id] = time }
@@ -391,9 +397,8 @@ public final class Controller: ServiceLifecycle.Service, Sendable {
         let (project, digest) = state.withLock { ($0.project, $0.digest) }
         let started = ContinuousClock.now
         do {
-            let observed = try await observer.observe(project: project)
+            let observed = trustingEvents(try await observer.observe(project: project), log: log)
             metrics.replicas(project: project, observed: observed)
-            lookAgainIfStale(observed, log: log)
             let full = try ReconcileCore.plan(desired: project, observed: observed, options: PlanOptions(prune: configuration.prune))
             let (runnable, deferred) = admit(full, observed: observed, log: log)
             var succeeded = true
@@ -439,27 +444,26 @@ public final class Controller: ServiceLifecycle.Service, Sendable {
     /// How long after a container's `die` event the list call may still show it running.
     static let staleWindow = 2.0
 
-    /// A container the engine just reported dead but listed as running means the listing
-    /// lagged behind the event; another pass follows shortly, until it does not, or the
-    /// window closes (then it really runs again: someone started it).
-    private func lookAgainIfStale(_ observed: ObservedState, log: Logger) {
+    /// The engine's container list can lag a moment behind its `die` event: a container
+    /// just killed is still listed as running. A container that died (event) and has not
+    /// started since (no `start` event) is not running, whatever a lagging list says: the
+    /// pass plans its start now rather than looking again until the list catches up.
+    /// After `staleWindow` the list is trusted again.
+    private func trustingEvents(_ observed: ObservedState, log: Logger) -> ObservedState {
         let current = now()
-        let stale = state.withLock { state -> Bool in
+        let dead = state.withLock { state -> [String: Double] in
             state.recentDeaths = state.recentDeaths.filter { current - $0.value < Self.staleWindow }
-            var stale = false
-            for container in observed.containers where state.recentDeaths[container.id] != nil {
-                if container.state == .running {
-                    stale = true
-                } else {
-                    state.recentDeaths[container.id] = nil
-                }
-            }
-            return stale
+            return state.recentDeaths
         }
-        if stale {
-            log.debug("listing lags behind a die event; looking again")
-            schedule(at: current + 0.02, reason: "stale")
+        guard !dead.isEmpty else { return observed }
+        var corrected = observed
+        for index in corrected.containers.indices where dead[corrected.containers[index].id] != nil {
+            guard corrected.containers[index].state == .running else { continue }
+            log.debug("listing lags behind a die event; taking the event's word", metadata: ["container": "\(corrected.containers[index].name)"])
+            corrected.containers[index].state = .exited
+            corrected.containers[index].health = .none
         }
+        return corrected
     }
 
     private func failed(_ message: String, log: Logger) {

@@ -269,7 +269,11 @@ struct EngineIntegrationTests {
         }
     }
 
-    @Test("a DeviceRequest for nvidia devices 1 and 3 makes the container see NVIDIA_VISIBLE_DEVICES=1,3")
+    /// UUIDs no fake inventory lists: the GPU suite, running meanwhile on the same engine,
+    /// must not see this container hold any of its GPUs.
+    static let gpuIDs = ["GPU-00000000-0000-4000-8000-0000000000e1", "GPU-00000000-0000-4000-8000-0000000000e3"]
+
+    @Test("a DeviceRequest for two nvidia devices makes the container see them in NVIDIA_VISIBLE_DEVICES")
     func deviceRequests() async throws {
         try await EngineFixture.run { fx in
             let created = try await fx.client.createContainer(
@@ -277,14 +281,14 @@ struct EngineIntegrationTests {
                 ContainerCreateRequest(
                     config: ContainerConfig(cmd: ["env"], image: EngineFixture.image1, labels: fx.labels),
                     hostConfig: HostConfig(deviceRequests: [
-                        DeviceRequest(driver: "nvidia", deviceIDs: ["1", "3"], capabilities: [["gpu"]])
+                        DeviceRequest(driver: "nvidia", deviceIDs: Self.gpuIDs, capabilities: [["gpu"]])
                     ])))
             let inspected = try await fx.client.inspectContainer(created.id)
-            #expect(inspected.hostConfig?.deviceRequests?.first?.deviceIDs == ["1", "3"])
+            #expect(inspected.hostConfig?.deviceRequests?.first?.deviceIDs == Self.gpuIDs)
             try await fx.client.startContainer(created.id)
             _ = try await fx.client.waitContainer(created.id, timeout: .seconds(30))
             let output = try await fx.client.containerLogs(created.id).map(\.text).joined()
-            #expect(output.split(separator: "\n").contains("NVIDIA_VISIBLE_DEVICES=1,3"))
+            #expect(output.split(separator: "\n").contains("NVIDIA_VISIBLE_DEVICES=\(Self.gpuIDs.joined(separator: ","))"))
         }
     }
 
