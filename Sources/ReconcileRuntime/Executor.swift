@@ -10,14 +10,17 @@ public struct ExecutionOptions: Sendable {
     /// How long a replica may take to become healthy (or a dependency to meet its condition).
     public var gateTimeout: Double
     /// How long a replica without a healthcheck must stay running to pass its gate, when
-    /// its `update_config.monitor` does not say.
+    /// its `update_config.monitor` does not say: 0.5 s, between Kubernetes (a pod without a
+    /// readiness probe is ready when it runs, `minReadySeconds` 0) and Swarm (5 s). It
+    /// catches a process that dies at once (a bad flag, a missing file); a service that
+    /// takes longer to fail, or to be ready, wants a healthcheck or a `monitor`.
     public var defaultMonitor: Double
     public var stop: StopSignal
     /// Seconds between taking a replaced container out of the service's name and stopping it.
     public var drainSeconds: Double
 
     public init(
-        parallelism: Int = ExecutionOptions.defaultParallelism, gateTimeout: Double = 120, defaultMonitor: Double = 1,
+        parallelism: Int = ExecutionOptions.defaultParallelism, gateTimeout: Double = 120, defaultMonitor: Double = 0.5,
         stop: StopSignal = StopSignal(), drainSeconds: Double = 0.5
     ) {
         self.drainSeconds = drainSeconds
