@@ -16,6 +16,9 @@ public struct ObservedState: Sendable, Equatable, Codable {
     /// Where `gpus` came from ("--gpus", "x-reconcile.gpus", "nvidia-smi", "probe container"),
     /// or why it is unknown; shown by `status` and in planning errors.
     public var gpuSource: String?
+    /// True when the volumes were read from an engine (a missing external volume is then an
+    /// error); nil in a state without them, such as an offline plan's empty host.
+    public var volumesListed: Bool?
 
     public init(
         containers: [ObservedContainer] = [], networks: [ObservedNetwork] = [], volumes: [ObservedVolume] = [],

@@ -90,7 +90,7 @@ struct Planner {
         for volume in desired.volumes {
             let existing = byName[volume.name]
             if volume.external {
-                if existing == nil && !observed.volumes.isEmpty {
+                if existing == nil && (observed.volumesListed == true || !observed.volumes.isEmpty) {
                     problems.append(
                         "volume \(volume.name) is declared external but does not exist on the host: create it (docker volume create \(volume.name)) or remove `external: true`"
                     )

@@ -4,8 +4,11 @@ import ReconcileCore
 
 /// Reads the live state of one project from the engine into an `ObservedState`.
 ///
-/// One pass makes four list calls, in parallel: the project's containers (label filter),
-/// networks, volumes and images. Only containers that exited are inspected, for their
+/// One pass makes four list calls, in parallel: the project's containers and volumes (label
+/// filters), networks and images; a fifth, by name, only for declared volumes that are not
+/// the project's (external or pre-existing ones, or not created yet). Volumes are never
+/// listed whole: reconcile's history lives in volume labels, so the host's full list grows
+/// with every project's revisions. Only containers that exited are inspected, for their
 /// exit code. No decisions are made here.
 ///
 /// A project that asks for GPUs also gets the GPU inventory and the GPUs other containers
@@ -23,9 +26,14 @@ public struct Observer: Sendable {
     public func observe(project: Project) async throws -> ObservedState {
         async let containers = client.listContainers(all: true, filters: .label(LabelKey.project, project.name))
         async let networks = client.listNetworks()
-        async let volumes = client.listVolumes()
+        async let volumes = client.listVolumes(filters: .label(LabelKey.project, project.name))
         async let images = client.listImages()
-        let (containerList, networkList, volumeList, imageList) = try await (containers, networks, volumes, images)
+        var (containerList, networkList, volumeList, imageList) = try await (containers, networks, volumes, images)
+        let unlisted = Set(project.volumes.map(\.name)).subtracting(volumeList.map(\.name))
+        if !unlisted.isEmpty {
+            // The name filter matches substrings: keep exact names only.
+            volumeList += try await client.listVolumes(filters: DockerFilters(["name": unlisted.sorted()])).filter { unlisted.contains($0.name) }
+        }
 
         var observed = ObservedState()
         observed.containers = try await withThrowingTaskGroup(of: ObservedContainer?.self) { group in
@@ -46,10 +54,8 @@ public struct Observer: Sendable {
         observed.networks = networkList.filter {
             wantedNetworks.contains($0.name) || $0.labels?[LabelKey.project] == project.name
         }.map { ObservedNetwork(id: $0.id, name: $0.name, labels: $0.labels ?? [:], driver: $0.driver ?? "") }
-        let wantedVolumes = Set(project.volumes.map(\.name))
-        observed.volumes = volumeList.filter {
-            wantedVolumes.contains($0.name) || $0.labels?[LabelKey.project] == project.name
-        }.map { ObservedVolume(name: $0.name, labels: $0.labels ?? [:], driver: $0.driver ?? "") }
+        observed.volumes = volumeList.map { ObservedVolume(name: $0.name, labels: $0.labels ?? [:], driver: $0.driver ?? "") }
+        observed.volumesListed = true
         let wantedImages = Set(project.services.map(\.image))
         for image in imageList {
             for tag in image.repoTags ?? [] {

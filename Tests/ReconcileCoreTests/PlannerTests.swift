@@ -35,6 +35,20 @@ func converged(_ project: Project, from host: InMemoryHost = InMemoryHost(), pru
 
 @Suite("Planner")
 struct PlannerTests {
+    @Test("a missing external volume is a planning error on a listed host, even one with no volumes at all; offline it is not checked")
+    func missingExternalVolume() throws {
+        var project = stack()
+        project.volumes = [Volume(key: "data", name: "shared-data", external: true)]
+        var listed = ObservedState()
+        listed.volumesListed = true
+        #expect(throws: PlanningError.self) { try plan(desired: project, observed: listed) }
+        let offline = try plan(desired: project, observed: .empty)
+        #expect(!offline.steps.contains { $0.resource == "volume:data" })
+        listed.volumes = [ObservedVolume(name: "shared-data", labels: [:], driver: "local")]
+        let present = try plan(desired: project, observed: listed)
+        #expect(!present.steps.contains { $0.resource == "volume:data" })
+    }
+
     @Test("a cold start creates networks and volumes first, then services in depends_on order")
     func coldStart() throws {
         let result = try plan(desired: stack(), observed: .empty)
