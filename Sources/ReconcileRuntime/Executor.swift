@@ -229,13 +229,16 @@ public struct Executor: Sendable {
         } catch where error.isDockerNotFound {}
     }
 
+    /// Starts a stopped replica, or unpauses a paused one. The start goes first, with no
+    /// inspect before it: a repair is one round trip sooner; the engine refuses to start a
+    /// paused container (409), and only then is it inspected and unpaused.
     private func startContainer(_ step: PlanStep) async throws {
         guard let id = step.containerID else { return }
-        let inspect = try await client.inspectContainer(id)
-        if inspect.state?.paused == true {
-            try await client.unpauseContainer(id)
-        } else {
+        do {
             _ = try await client.startContainer(id)
+        } catch where error.isDockerConflict {
+            guard try await client.inspectContainer(id).state?.paused == true else { throw error }
+            try await client.unpauseContainer(id)
         }
     }
 

@@ -45,6 +45,27 @@ struct ApplyTests {
         }
     }
 
+    @Test("a stopped replica is started and a paused one unpaused, keeping their ids")
+    func stoppedAndPausedAreStarted() async throws {
+        try await ProjectFixture.run("startpause") { f in
+            try f.write(webStack())
+            #expect(try f.reconcile("apply", "--yes").status == 0)
+            let before = try await f.containers()
+            let stopped = try #require(before[f.name("web", 1)]?.id)
+            let paused = try #require(before[f.name("web", 2)]?.id)
+            _ = try await f.client.stopContainer(stopped, timeout: 0)
+            try await f.client.pauseContainer(paused)
+            let plan = try f.reconcile("plan")
+            #expect(plan.stdout.contains("container is paused"), "\(plan.stdout)")
+            let apply = try f.reconcile("apply", "--yes")
+            #expect(apply.status == 0, "\(apply.stdout)\(apply.stderr)")
+            let after = try await f.containers()
+            #expect(after.mapValues(\.id) == before.mapValues(\.id))
+            #expect(after.values.allSatisfy { $0.state == "running" }, "\(after.mapValues(\.state))")
+            #expect(try f.reconcile("plan", "--detailed-exitcode").status == 0)
+        }
+    }
+
     @Test("a replica disconnected from its network (as an interrupted drain leaves it) is recreated and attached again")
     func detachedReplicaIsRepaired() async throws {
         try await ProjectFixture.run("detach") { f in
