@@ -16,14 +16,11 @@ public struct ExecutionOptions: Sendable {
     /// takes longer to fail, or to be ready, wants a healthcheck or a `monitor`.
     public var defaultMonitor: Double
     public var stop: StopSignal
-    /// Seconds between taking a replaced container out of the service's name and stopping it.
-    public var drainSeconds: Double
 
     public init(
         parallelism: Int = ExecutionOptions.defaultParallelism, gateTimeout: Double = 120, defaultMonitor: Double = 0.5,
-        stop: StopSignal = StopSignal(), drainSeconds: Double = 0.5
+        stop: StopSignal = StopSignal()
     ) {
-        self.drainSeconds = drainSeconds
         self.parallelism = max(1, parallelism)
         self.gateTimeout = gateTimeout
         self.defaultMonitor = defaultMonitor

@@ -148,17 +148,17 @@ actor Rollouts {
                     try? await executor.stopAndRemove(newID, grace: 0)
                     throw error
                 }
-                // Drain: take the old container out of the service's name first, so no new
-                // request is sent to it, and stop it once clients that resolved it just
-                // before have had time to finish.
+                // Take the old container out of the service's name: no new request is sent to
+                // it. Docker cannot drop a network alias without disconnecting, and the
+                // disconnect ends the connections the old container had on that network, so
+                // waiting before the stop would serve nobody: it is stopped at once.
                 for network in spec.servingEndpoints {
                     try? await client.disconnectNetwork(network.name, container: oldID, force: true)
                 }
                 // The new container serves in the old one's place: the service is back at its
                 // replica count, so the next replica's surge may start while this one's old
-                // container drains (as Kubernetes does not count terminating pods as surge).
+                // container stops (as Kubernetes does not count terminating pods as surge).
                 releaseSlot()
-                try await Task.sleep(for: .milliseconds(Int(executor.options.drainSeconds * 1000)))
                 // Stopping waits out the old container's grace period: the engine's time, no slot.
                 _ = try await client.stopContainer(oldID, timeout: service.stopGracePeriod.map { Int($0.rounded(.up)) })
                 try await executor.withSlot {
