@@ -143,42 +143,44 @@ public struct Executor: Sendable {
             emit(.stepSkipped(step, reason: reason))
             return .skipped(reason)
         }
-        // Creates and recreates take slots themselves, for their engine work only (not
-        // while they wait for dependencies, rollout turns or health); a recreate reports
-        // its start once its service's rollout lets it begin.
-        let ownSlots = step.action == .create || step.action == .recreate
-        if !ownSlots {
-            await slots.acquire()
-            if options.stop.isRaised {
-                await slots.release()
-                emit(.stepSkipped(step, reason: Executor.notStarted))
-                return .skipped(Executor.notStarted)
-            }
-            emit(.stepStarted(step))
-        }
         do {
+            // Creates and recreates take slots themselves, for their engine work only (not
+            // while they wait for dependencies, rollout turns or health); a recreate reports
+            // its start once its service's rollout lets it begin.
             switch step.action {
-            case .createNetwork: try await createNetwork(step)
-            case .createVolume: try await createVolume(step)
-            case .removeNetwork:
-                do { try await client.removeNetwork(step.engineName ?? "") } catch where error.isDockerNotFound {}
-            case .remove: try await removeContainer(step)
-            case .start: try await startContainer(step)
-            case .create: try await createReplica(step)
-            case .recreate: try await rollouts.recreate(step, executor: self)
+            case .recreate:
+                try await carryOut(step, rollouts: rollouts)
+            case .create:
+                emit(.stepStarted(step))
+                try await carryOut(step, rollouts: rollouts)
+            default:
+                try await withStartingSlot {
+                    emit(.stepStarted(step))
+                    try await carryOut(step, rollouts: rollouts)
+                }
             }
-            if !ownSlots { await slots.release() }
             emit(.stepFinished(step, seconds: seconds()))
             return .succeeded
+        } catch is NotStarted {
+            emit(.stepSkipped(step, reason: Executor.notStarted))
+            return .skipped(Executor.notStarted)
         } catch {
-            if !ownSlots { await slots.release() }
-            if error is NotStarted {
-                emit(.stepSkipped(step, reason: Executor.notStarted))
-                return .skipped(Executor.notStarted)
-            }
             let message = Executor.describe(error)
             emit(.stepFailed(step, message: message, seconds: seconds()))
             return .failed(message)
+        }
+    }
+
+    private func carryOut(_ step: PlanStep, rollouts: Rollouts) async throws {
+        switch step.action {
+        case .createNetwork: try await createNetwork(step)
+        case .createVolume: try await createVolume(step)
+        case .removeNetwork:
+            do { try await client.removeNetwork(step.engineName ?? "") } catch where error.isDockerNotFound {}
+        case .remove: try await removeContainer(step)
+        case .start: try await startContainer(step)
+        case .create: try await createReplica(step)
+        case .recreate: try await rollouts.recreate(step, executor: self)
         }
     }
 

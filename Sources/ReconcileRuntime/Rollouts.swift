@@ -82,10 +82,16 @@ actor Rollouts {
         services[service] = rollout
     }
 
-    /// A replaced replica's old container, stopped and renamed: kept until the rollout ends
-    /// where `failure_action: rollback` may put it back, else removed now.
+    /// Whether replaced containers are kept until the service's rollout ends: only
+    /// `failure_action: rollback` may put them back.
+    private func keepsReplaced(_ service: String) -> Bool { services[service]?.policy.failureAction == .rollback }
+
+    private func record(_ service: String, _ retired: Retired) { services[service]?.retired.append(retired) }
+
+    /// A stop-first replica's old container, stopped and renamed, once its replacement passed
+    /// its gate: kept until the rollout ends where a rollback may put it back, else removed now.
     private func settle(_ service: String, _ retired: Retired, executor: Executor) async {
-        if services[service]?.policy.failureAction != .rollback {
+        if !keepsReplaced(service) {
             do {
                 try await executor.withSlot {
                     try await executor.client.removeContainer(retired.oldID, force: true, removeVolumes: false)
@@ -97,7 +103,7 @@ actor Rollouts {
                 // Left for `finish` to try again; a later run removes it as a leftover.
             }
         }
-        services[service]?.retired.append(retired)
+        record(service, retired)
     }
 
     private func fail(_ service: String, _ message: String) {
@@ -161,15 +167,24 @@ actor Rollouts {
                 releaseSlot()
                 // Stopping waits out the old container's grace period: the engine's time, no slot.
                 _ = try await client.stopContainer(oldID, timeout: service.stopGracePeriod.map { Int($0.rounded(.up)) })
+                // Only `failure_action: rollback` may want the old container back: set it aside
+                // for that, else remove it, which frees the replica's name for the new one.
+                let keep = keepsReplaced(service.name)
                 try await executor.withSlot {
-                    try await Self.retire(oldID, as: retiredName, client: client)
+                    if keep {
+                        try await Self.retire(oldID, as: retiredName, client: client)
+                    } else {
+                        do { try await client.removeContainer(oldID, force: true, removeVolumes: false) } catch where error.isDockerNotFound {}
+                    }
                     try await client.renameContainer(newID, to: name)
                 }
-                await settle(
-                    service.name,
-                    Retired(
-                        step: step.id, finalName: name, oldID: oldID, retiredName: retiredName, newID: newID,
-                        endpoints: spec.servingEndpoints), executor: executor)
+                if keep {
+                    record(
+                        service.name,
+                        Retired(
+                            step: step.id, finalName: name, oldID: oldID, retiredName: retiredName, newID: newID,
+                            endpoints: spec.servingEndpoints))
+                }
             } else {
                 try await executor.withStartingSlot {
                     _ = try await client.stopContainer(oldID, timeout: service.stopGracePeriod.map { Int($0.rounded(.up)) })
