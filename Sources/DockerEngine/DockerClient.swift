@@ -78,6 +78,14 @@ public final class DockerClient: Sendable {
         }
     }
 
+    /// Starts negotiating the API version in the background, so that it overlaps the
+    /// caller's own work (loading manifests) instead of delaying the first request.
+    /// A failure is kept for nobody: the next request negotiates again and reports it.
+    public func negotiateInBackground() {
+        guard configuration.apiVersion == nil else { return }
+        Task { _ = try? await self.apiVersion() }
+    }
+
     private func negotiate() async throws -> APIVersion {
         let ping = try await send(.GET, "/_ping", versioned: false)
         let server: APIVersion

@@ -35,10 +35,10 @@ struct ApplyCommand: AsyncParsableCommand {
         let timeoutSeconds = try rollout.timeoutSeconds()
         let trap = SignalTrap()
         do {
-            let loaded = try manifest.load()
-            if output.output == .text { Console.diagnostics(loaded.warnings) }
             let ok = try await withEngine(engine) { client in
-                try await apply(gpuOptions.apply(to: loaded.project), client: client, timeout: timeoutSeconds, stop: trap.stop)
+                let loaded = try manifest.load()
+                if output.output == .text { Console.diagnostics(loaded.warnings) }
+                return try await apply(gpuOptions.apply(to: loaded.project), client: client, timeout: timeoutSeconds, stop: trap.stop)
             }
             if !ok { throw ExitCode.failure }
         } catch let error as ExitCode {

@@ -14,9 +14,12 @@ struct EngineOptions: ParsableArguments {
     }
 }
 
-/// Runs `body` with a client, and shuts the client down whatever happens.
+/// Runs `body` with a client, and shuts the client down whatever happens. The client
+/// negotiates the API version while `body` does its first work: commands load their
+/// manifests inside `body`, so that the engine's first answer does not wait for the YAML.
 func withEngine<T>(_ options: EngineOptions, _ body: (DockerClient) async throws -> T) async throws -> T {
     let client = try options.client()
+    client.negotiateInBackground()
     do {
         let value = try await body(client)
         // For benchmarks that bound the number of engine calls a command makes.

@@ -39,9 +39,7 @@ struct PlanCommand: AsyncParsableCommand {
 
     func run() async throws {
         do {
-            let loaded = try manifest.load()
-            let project = gpuOptions.apply(to: loaded.project)
-            let observed = try await observedState(for: project)
+            let (loaded, project, observed) = try await loadAndObserve()
             let result = try plan(desired: project, observed: observed, options: PlanOptions(prune: prune))
             switch output.output {
             case .json: try Console.json(result)
@@ -58,19 +56,31 @@ struct PlanCommand: AsyncParsableCommand {
         }
     }
 
-    private func observedState(for project: Project) async throws -> ObservedState {
-        if offline { return .empty }
-        if let state {
-            guard let data = FileManager.default.contents(atPath: state) else {
-                throw CLIError("cannot read observed state \(state): no such file")
-            }
-            do {
-                return try JSONDecoder().decode(ObservedState.self, from: data)
-            } catch {
-                throw CLIError("\(state) is not an observed state written by `reconcile status --output json`: \(error)")
+    /// The manifests, the project they declare, and the state to plan against. Against the
+    /// live engine, the manifests load while the client negotiates.
+    private func loadAndObserve() async throws -> (LoadedManifest, Project, ObservedState) {
+        guard offline || state != nil else {
+            return try await withEngine(engine) { client in
+                let loaded = try manifest.load()
+                let project = gpuOptions.apply(to: loaded.project)
+                return (loaded, project, try await Observer(client: client).observe(project: project))
             }
         }
-        return try await withEngine(engine) { client in try await Observer(client: client).observe(project: project) }
+        let loaded = try manifest.load()
+        return (loaded, gpuOptions.apply(to: loaded.project), try observedState())
+    }
+
+    /// `.empty` offline, else the state file `--state` names.
+    private func observedState() throws -> ObservedState {
+        guard let state, !offline else { return .empty }
+        guard let data = FileManager.default.contents(atPath: state) else {
+            throw CLIError("cannot read observed state \(state): no such file")
+        }
+        do {
+            return try JSONDecoder().decode(ObservedState.self, from: data)
+        } catch {
+            throw CLIError("\(state) is not an observed state written by `reconcile status --output json`: \(error)")
+        }
     }
 }
 

@@ -1,8 +1,8 @@
 /// What the engine holds, read once per pass. The planner's only view of the host.
 ///
-/// The observer fills it from a single label-filtered container list plus the network,
-/// volume and image lists; `reconcile status --output json` writes it and
-/// `reconcile plan --state FILE` reads it back.
+/// The observer fills it from a single label-filtered container list plus the network and
+/// volume lists and an inspect of each image the project names; `reconcile status
+/// --output json` writes it and `reconcile plan --state FILE` reads it back.
 public struct ObservedState: Sendable, Equatable, Codable {
     /// Containers labelled with the project (and, for GPU placement, foreign containers
     /// that hold GPUs: those have no `io.reconcile.project` label of ours).

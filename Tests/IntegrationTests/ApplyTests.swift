@@ -35,9 +35,12 @@ struct ApplyTests {
             let before = try await f.containers()
             #expect(Set(before.keys) == [f.name("web", 1), f.name("web", 2), f.name("worker", 1)])
             #expect(before.values.allSatisfy { $0.state == "running" })
-            let second = try f.reconcile("apply", "--yes")
+            let second = try f.reconcile(["apply", "--yes"], environment: ["RECONCILE_REPORT_REQUESTS": "1"])
             #expect(second.status == 0)
             #expect(second.stdout.contains("No changes. 3 replicas up to date."))
+            // The bound is 6: here the ping, the project's containers, networks, the
+            // project's volumes, and one inspect of the one image both services use.
+            #expect(second.stderr.contains("engine requests: 5"), "\(second.stderr)")
             let after = try await f.containers()
             #expect(after.mapValues(\.id) == before.mapValues(\.id))
             let plan = try f.reconcile("plan", "--detailed-exitcode")
