@@ -37,6 +37,8 @@ struct DestroyCommand: AsyncParsableCommand {
                 }
                 await lock.release()
             }
+        } catch let error as ExitCode {
+            throw error
         } catch {
             try report(error, format: output.output)
             throw ExitCode.failure
@@ -60,9 +62,18 @@ struct DestroyCommand: AsyncParsableCommand {
             }
             for try await name in group { removed.append(name) }
         }
+        // A network the engine refuses does not stop the rest: volumes, validation jobs and
+        // history are still removed as asked, and the refusal is reported at the end.
+        var failures: [String] = []
         for network in observed.networks where network.labels[LabelKey.project] == project.name {
-            do { try await client.removeNetwork(network.id) } catch where error.isDockerNotFound {}
-            removed.append("network \(network.name)")
+            do {
+                try await client.removeNetwork(network.id)
+                removed.append("network \(network.name)")
+            } catch where error.isDockerNotFound {
+                removed.append("network \(network.name)")
+            } catch {
+                failures.append("\(error)")
+            }
         }
         var kept: [String] = []
         for volume in observed.volumes where volume.labels[LabelKey.project] == project.name && volume.labels[LabelKey.lock] == nil {
@@ -83,12 +94,17 @@ struct DestroyCommand: AsyncParsableCommand {
         }
         switch output.output {
         case .json:
-            try Console.json(["removed": removed.sorted(), "keptVolumes": kept.sorted()])
+            try Console.json(["removed": removed.sorted(), "keptVolumes": kept.sorted(), "errors": failures])
         case .text:
             for name in removed.sorted() { Console.out("  - \(name)") }
             if !kept.isEmpty { Console.out("kept volumes (their data is safe; --volumes removes them): \(kept.sorted().joined(separator: ", "))") }
-            Console.out("Destroyed project \(project.name): \(removed.count) objects removed.")
+            for failure in failures { Console.err("error: \(failure)") }
+            Console.out(
+                failures.isEmpty
+                    ? "Destroyed project \(project.name): \(removed.count) objects removed."
+                    : "Destroyed project \(project.name) in part: \(removed.count) objects removed, \(failures.count) left.")
         }
+        if !failures.isEmpty { throw ExitCode.failure }
     }
 }
 

@@ -222,6 +222,49 @@ struct ApplyTests {
         }
     }
 
+    @Test("destroy carries on past a network the engine refuses: it removes the volumes asked for, names what is left, and exits 1")
+    func destroyPastARefusedNetwork() async throws {
+        try await ProjectFixture.run("destroyleft") { f in
+            try f.write(
+                """
+                services:
+                  db:
+                    image: \(ProjectFixture.image1)
+                    command: ["sleep", "100000"]
+                    init: true
+                    volumes: [data:/data]
+                volumes:
+                  data: {}
+                """)
+            #expect(try f.reconcile("apply", "--yes").status == 0)
+            _ = try await f.client.inspectVolume("\(f.project)_data")
+            // A container of someone else's on the project's network: the engine refuses to remove it.
+            let foreign = try await f.client.createContainer(
+                name: nil,
+                ContainerCreateRequest(
+                    config: ContainerConfig(cmd: ["sleep", "100000"], image: ProjectFixture.image1, labels: ["reconcile-test.foreign": f.project])))
+            do {
+                _ = try await f.client.startContainer(foreign.id)
+                try await f.client.connectNetwork("\(f.project)_default", container: foreign.id)
+                let destroyed = try f.reconcile("destroy", "--volumes")
+                #expect(destroyed.status == 1, "\(destroyed.stdout)\(destroyed.stderr)")
+                #expect(destroyed.stderr.contains("active endpoints"), "the engine's own reason: \(destroyed.stderr)")
+                #expect(destroyed.stdout.contains("Destroyed project \(f.project) in part"), "\(destroyed.stdout)")
+                #expect(try await f.containers().isEmpty, "the project's containers are gone")
+                await #expect(throws: (any Error).self, "the volume asked for is gone") {
+                    try await f.client.inspectVolume("\(f.project)_data")
+                }
+                try await f.client.removeContainer(foreign.id, force: true)
+                let again = try f.reconcile("destroy", "--volumes")
+                #expect(again.status == 0, "\(again.stdout)\(again.stderr)")
+                #expect(again.stdout.contains("network \(f.project)_default"), "\(again.stdout)")
+            } catch {
+                try? await f.client.removeContainer(foreign.id, force: true)
+                throw error
+            }
+        }
+    }
+
     /// Reads /data/marker through a one-shot container on the same volume.
     func readMarker(_ f: ProjectFixture) async throws -> String {
         let request = ContainerCreateRequest(
