@@ -24,10 +24,10 @@ extension DockerClient {
     /// (older engines) or `.status(409)`.
     ///
     /// Docker 20.10 can also refuse a network that no container is attached to, because
-    /// its count of the network's endpoints has leaked: renaming running containers while
-    /// others on the network are created and removed loses decrements (reproduced here with
-    /// the docker CLI alone). Only a restart of the daemon clears that count; the error then
-    /// says so instead of naming endpoints nobody can find.
+    /// its count of the network's endpoints has leaked: containers created, stopped and
+    /// removed concurrently on it lose decrements (`bench/endpoint-leak.sh` reproduces it
+    /// with the docker CLI alone). Only a restart of the daemon clears that count; the error
+    /// then says so instead of naming endpoints nobody can find.
     ///
     /// Maps to `DELETE /networks/{id}`.
     public func removeNetwork(_ id: String) async throws {
@@ -41,8 +41,8 @@ extension DockerClient {
             throw DockerError.status(
                 code: code,
                 message: "network \(network.name) has no containers attached, yet the engine counts endpoints on it "
-                    + "(a Docker Engine bug: its endpoint count leaks when running containers are renamed while others "
-                    + "on the network come and go). Restart the Docker daemon to clear the count and run this again; "
+                    + "(a Docker Engine bug: its endpoint count leaks when containers on a network are created and "
+                    + "removed concurrently). Restart the Docker daemon to clear the count and run this again; "
                     + "until then the network is harmless, and apply reuses it",
                 method: method, path: path)
         }
