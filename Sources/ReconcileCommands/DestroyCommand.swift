@@ -67,9 +67,7 @@ struct DestroyCommand: AsyncParsableCommand {
         var failures: [String] = []
         for network in observed.networks where network.labels[LabelKey.project] == project.name {
             do {
-                try await client.removeNetwork(network.id)
-                removed.append("network \(network.name)")
-            } catch where error.isDockerNotFound {
+                do { try await client.removeNetwork(network.id) } catch where error.isDockerNotFound {}
                 removed.append("network \(network.name)")
             } catch {
                 failures.append("\(error)")
