@@ -13,9 +13,9 @@ struct ApplyCommand: AsyncParsableCommand {
         discussion: """
             Observes once, plans, shows the plan, and carries it out: networks and volumes first, services in \
             depends_on order, recreates by each service's update_config (start-first where possible). \
-            Asks for confirmation on a terminal unless --yes. The plan carried out is the one shown: when the \
-            engine changed between showing it and taking the project's lock, apply says what changed and asks \
-            again, or with --yes exits 3 unless --replan.
+            Asks for confirmation on a terminal unless --yes. The plan carried out is the one shown: it is made \
+            under the project's lock, and when the engine changed while it waited for an answer, apply says what \
+            changed and asks again (--replan: carries out the new plan, shown, without asking).
             `reconcile apply PLANFILE` carries out a plan saved by `reconcile plan --out PLANFILE` exactly, or \
             refuses it (exit 3) when the manifest or the engine changed since it was made.
             Exits 0 when the host matches, 1 otherwise, 3 for a stale plan.
@@ -39,7 +39,7 @@ struct ApplyCommand: AsyncParsableCommand {
     @Flag(help: "Wait until every replica is running and healthy.")
     var wait = false
 
-    @Flag(help: "When the engine changed after the plan was shown, carry out the new plan instead of stopping (with --yes).")
+    @Flag(help: "When the engine changed while the plan waited for confirmation, carry out the new plan (shown) without asking again.")
     var replan = false
 
     @OptionGroup var rollout: RolloutOptions
@@ -85,49 +85,72 @@ struct ApplyCommand: AsyncParsableCommand {
         }
     }
 
+    /// Plans, and when something is to change takes the lock and plans again under it: the plan
+    /// shown is made under the lock, so it is the plan carried out. When a person read it at a
+    /// prompt, the engine is looked at once more after the answer, and a different plan is
+    /// shown and asked for again (or, with --replan, carried out).
     private func apply(_ project: Project, client: DockerClient, timeout: Double, stop: StopSignal) async throws -> Bool {
         let observer = Observer(client: client)
-        let options = PlanOptions(prune: prune)
-        let observed = try await observer.observe(project: project)
-        let current = try plan(desired: project, observed: observed, options: options)
-        if current.isEmpty {
-            if output.output == .json {
-                try Console.json(ApplyReport(plan: current, result: nil))
-            } else {
-                for warning in current.warnings { Console.err("warning: \(warning)") }
-                Console.out(PlanText.summaryLine(current))
-            }
-            return wait ? try await waitHealthy(project, client: client, timeout: timeout) : true
+        let options = PlanOptions(prune: prune, gateTimeout: timeout)
+        // Without the lock first: a host that already matches is told so without taking it.
+        let unlocked = try plan(desired: project, observed: try await observer.observe(project: project), options: options)
+        if unlocked.isEmpty { return try await reportNoChanges(unlocked, project, client: client, timeout: timeout) }
+
+        let lock = try await EngineLock.acquire(client: client, project: project.name, purpose: "apply")
+        do {
+            let ok = try await applyLocked(project, lock: lock, observer: observer, options: options, client: client, timeout: timeout, stop: stop)
+            await lock.release()
+            return ok
+        } catch {
+            await lock.release()
+            throw error
         }
+    }
+
+    private func applyLocked(
+        _ project: Project, lock: EngineLock, observer: Observer, options: PlanOptions, client: DockerClient, timeout: Double,
+        stop: StopSignal
+    ) async throws -> Bool {
+        let observed = lock.tookOver ? try await observer.settled(project: project) : try await observer.observe(project: project)
+        var current = try plan(desired: project, observed: observed, options: options)
+        if current.isEmpty { return try await reportNoChanges(current, project, client: client, timeout: timeout) }
         if output.output == .text { Console.out(PlanText.render(current, color: Console.useColor())) }
         guard confirmed("Apply these changes?", yes: rollout.yes, format: output.output) else { return true }
-        let interactive = !rollout.yes && Console.stdinIsTerminal && Console.stdoutIsTerminal && output.output == .text
-        let format = output.output
-        let replan = self.replan
-        return try await carryOut(
-            project, client: client, timeout: timeout, stop: stop, planOptions: options,
-            shown: ShownPlan(plan: current, observed: observed.fingerprintLines()),
-            onChange: { changes, fresh in
-            if format == .text {
-                Console.err("The engine changed since the plan was shown:")
-                for change in changes { Console.err("  \(change)") }
-            }
-            if interactive {
-                Console.out("The plan is now:")
-                Console.out(PlanText.render(fresh, color: Console.useColor()))
-                return confirmed("Apply the new plan?", yes: false, format: format)
-            }
-            guard replan else {
-                throw StalePlanError(reasons: [
-                    "the engine changed since the plan was shown (\(changes.joined(separator: "; "))); run apply again to see the new plan, or pass --replan to carry it out"
-                ])
-            }
-            if format == .text {
-                Console.out("Carrying out the new plan (--replan):")
-                Console.out(PlanText.render(fresh, color: Console.useColor()))
-            }
-            return true
-        })
+        let asked = !rollout.yes && Console.stdinIsTerminal && Console.stdoutIsTerminal && output.output == .text
+        var shownLines = observed.fingerprintLines()
+        while asked {
+            // The person took their time: the engine may have moved (someone's docker CLI).
+            let now = try await observer.observe(project: project)
+            let lines = now.fingerprintLines()
+            if lines == shownLines { break }
+            let fresh = try plan(desired: project, observed: now, options: options)
+            if fresh.steps == current.steps { break }
+            Console.err("The engine changed since the plan was shown:")
+            for change in SavedPlan.changes(from: shownLines, to: lines) { Console.err("  \(change)") }
+            Console.out("The plan is now:")
+            Console.out(PlanText.render(fresh, color: Console.useColor()))
+            current = fresh
+            shownLines = lines
+            if replan { break }
+            guard confirmed("Apply the new plan?", yes: false, format: output.output) else { return true }
+        }
+        let deployed = await deploy(
+            client: client, project: project, plan: current,
+            options: .init(
+                execution: rollout.execution(timeout: timeout, stop: stop),
+                validate: !validation.noValidate, validation: validation.options(client), prune: prune, command: "apply"),
+            format: output.output)
+        return try await finish(current, deployed, project, client: client, timeout: timeout)
+    }
+
+    private func reportNoChanges(_ current: Plan, _ project: Project, client: DockerClient, timeout: Double) async throws -> Bool {
+        if output.output == .json {
+            try Console.json(ApplyReport(plan: current, result: nil))
+        } else {
+            for warning in current.warnings { Console.err("warning: \(warning)") }
+            Console.out(PlanText.summaryLine(current))
+        }
+        return wait ? try await waitHealthy(project, client: client, timeout: timeout) : true
     }
 
     /// Carries out a saved plan exactly, or refuses it as stale.
@@ -139,20 +162,24 @@ struct ApplyCommand: AsyncParsableCommand {
         let options = PlanOptions(prune: saved.options.prune)
         return try await carryOut(
             project, client: client, timeout: timeout, stop: stop, planOptions: options,
-            shown: ShownPlan(plan: saved.plan, observed: saved.observed), onChange: nil)
+            shown: ShownPlan(plan: saved.plan, observed: saved.observed), strict: true, onChange: nil)
     }
 
     private func carryOut(
         _ project: Project, client: DockerClient, timeout: Double, stop: StopSignal, planOptions: PlanOptions,
-        shown: ShownPlan, onChange: ReplanDecision?
+        shown: ShownPlan, strict: Bool = false, onChange: ReplanDecision?
     ) async throws -> Bool {
         guard let (current, deployed) = try await deployUnderLock(
             client: client, project: project, planOptions: planOptions,
             options: .init(
                 execution: rollout.execution(timeout: timeout, stop: stop),
                 validate: !validation.noValidate, validation: validation.options(client), prune: planOptions.prune, command: "apply"),
-            format: output.output, shown: shown, onChange: onChange)
+            format: output.output, shown: shown, strict: strict, onChange: onChange)
         else { return true }
+        return try await finish(current, deployed, project, client: client, timeout: timeout)
+    }
+
+    private func finish(_ current: Plan, _ deployed: Deployment.Result, _ project: Project, client: DockerClient, timeout: Double) async throws -> Bool {
         let result = deployed.execution
         var ok = deployed.succeeded
         if ok && wait { ok = try await waitHealthy(project, client: client, timeout: timeout) }
@@ -233,25 +260,5 @@ struct ApplyReport: Encodable {
     }
 }
 
-/// "90s", "2m", "1m30s", "500ms", or a bare number of seconds.
-func parseSeconds(_ text: String) -> Double? {
-    if let plain = Double(text) { return plain }
-    var total = 0.0
-    var number = ""
-    var rest = Substring(text)
-    while let ch = rest.first {
-        if ch.isNumber || ch == "." {
-            number.append(ch)
-            rest = rest.dropFirst()
-            continue
-        }
-        guard let value = Double(number) else { return nil }
-        number = ""
-        if rest.hasPrefix("ms") { total += value / 1000; rest = rest.dropFirst(2) }
-        else if rest.hasPrefix("h") { total += value * 3600; rest = rest.dropFirst() }
-        else if rest.hasPrefix("m") { total += value * 60; rest = rest.dropFirst() }
-        else if rest.hasPrefix("s") { total += value; rest = rest.dropFirst() }
-        else { return nil }
-    }
-    return number.isEmpty ? total : nil
-}
+/// "90s", "2m", "1m30s", "500ms", or a bare number of seconds: the manifest's parser.
+func parseSeconds(_ text: String) -> Double? { Durations.seconds(text) }

@@ -74,14 +74,14 @@ struct RollbackCommand: AsyncParsableCommand {
         }
         let observer = Observer(client: client)
         let observed = try await observer.observe(project: desired)
-        var steps = try plan(desired: desired, observed: observed, options: PlanOptions(prune: true, preferredGPUs: target.gpuPlacement))
+        var steps = try plan(desired: desired, observed: observed, options: PlanOptions(prune: true, preferredGPUs: target.gpuPlacement, gateTimeout: timeout))
         if output.output == .text {
             Console.out("Rolling \(name) back to revision \(target.number) (\(RevisionText.time(target.time)), \(target.command)).")
             Console.out(PlanText.render(steps, color: Console.useColor()))
         }
         if !steps.isEmpty && !confirmed("Roll back?", yes: rollout.yes, format: output.output) { return true }
         guard let (carried, deployed) = try await deployUnderLock(
-            client: client, project: desired, planOptions: PlanOptions(prune: true, preferredGPUs: target.gpuPlacement),
+            client: client, project: desired, planOptions: PlanOptions(prune: true, preferredGPUs: target.gpuPlacement, gateTimeout: timeout),
             options: .init(
                 execution: rollout.execution(timeout: timeout, stop: stop),
                 validate: !validation.noValidate, validation: validation.options(client), prune: true,

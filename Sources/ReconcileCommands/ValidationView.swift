@@ -91,15 +91,18 @@ typealias ReplanDecision = (_ changes: [String], _ fresh: Plan) throws -> Bool
 
 /// Takes the project's lock, observes again and carries out a plan under it. With `shown`,
 /// that plan is carried out exactly when the engine still holds what it was made from;
-/// otherwise `onChange` decides (nil: refused as stale). Without `shown`, the plan made under
-/// the lock is carried out. Nil when the person declined the new plan.
+/// otherwise `onChange` decides (nil: refused as stale). Unless `strict` (a saved plan), an
+/// engine that changed in a way that plans the very same steps is not a change that matters.
+/// Without `shown`, the plan made under the lock is carried out. Nil when the person declined
+/// the new plan.
 func deployUnderLock(
     client: DockerClient, project: Project, planOptions: PlanOptions, options: Deployment.Options, format: OutputFormat,
-    shown: ShownPlan? = nil, onChange: ReplanDecision? = nil
+    shown: ShownPlan? = nil, strict: Bool = false, onChange: ReplanDecision? = nil
 ) async throws -> (plan: Plan, result: Deployment.Result)? {
     let lock = try await EngineLock.acquire(client: client, project: project.name, purpose: options.rollbackOf == nil ? "apply" : "rollback")
     do {
-        let observed = try await Observer(client: client).observe(project: project)
+        let observer = Observer(client: client)
+        let observed = lock.tookOver ? try await observer.settled(project: project) : try await observer.observe(project: project)
         var steps: Plan
         if let shown {
             let now = observed.fingerprintLines()
@@ -108,27 +111,38 @@ func deployUnderLock(
             } else {
                 let fresh = try plan(desired: project, observed: observed, options: planOptions)
                 let changes = SavedPlan.changes(from: shown.observed, to: now)
-                guard let onChange else {
+                if !strict && fresh.steps == shown.plan.steps {
+                    // What changed plans the very same steps (a container that finished
+                    // starting): carrying them out is still exactly what was shown.
+                    steps = shown.plan
+                } else if let onChange {
+                    guard try onChange(changes, fresh) else {
+                        await lock.release()
+                        return nil
+                    }
+                    steps = fresh
+                } else {
                     throw StalePlanError(reasons: ["the engine changed since the plan was made: " + changes.joined(separator: "; ")])
                 }
-                guard try onChange(changes, fresh) else {
-                    await lock.release()
-                    return nil
-                }
-                steps = fresh
             }
         } else {
             steps = try plan(desired: project, observed: observed, options: planOptions)
         }
-        let view = ProgressView(format: format)
-        let result = await Deployment(client: client, options: options, emit: { view.handle($0) }).run(project, plan: steps)
-        view.finish()
+        let result = await deploy(client: client, project: project, plan: steps, options: options, format: format)
         await lock.release()
         return (steps, result)
     } catch {
         await lock.release()
         throw error
     }
+}
+
+/// Carries out `plan` with progress; the caller holds the project's lock.
+func deploy(client: DockerClient, project: Project, plan: Plan, options: Deployment.Options, format: OutputFormat) async -> Deployment.Result {
+    let view = ProgressView(format: format)
+    let result = await Deployment(client: client, options: options, emit: { view.handle($0) }).run(project, plan: plan)
+    view.finish()
+    return result
 }
 
 /// On a terminal in text mode, unless --yes: asks, and says "Nothing applied." on no.

@@ -399,7 +399,7 @@ public final class Controller: ServiceLifecycle.Service, Sendable {
         do {
             let observed = trustingEvents(try await observer.observe(project: project), log: log)
             metrics.replicas(project: project, observed: observed)
-            let full = try ReconcileCore.plan(desired: project, observed: observed, options: PlanOptions(prune: configuration.prune))
+            let full = try ReconcileCore.plan(desired: project, observed: observed, options: PlanOptions(prune: configuration.prune, gateTimeout: configuration.gateTimeout))
             let (runnable, deferred) = admit(full, observed: observed, log: log)
             var succeeded = true
             if !runnable.isEmpty {

@@ -11,14 +11,23 @@ public struct Plan: Sendable, Equatable, Codable {
     /// (an offline plan does not know the host's GPUs). A plan with any cannot be applied
     /// as saved: apply plans again on the host.
     public var deferred: [String]
+    /// How each service with recreates is rolled out: batch, gate, failure action.
+    public var rollouts: [ServiceRollout]
 
-    public init(project: String, steps: [PlanStep] = [], warnings: [String] = [], unchanged: Int = 0, deferred: [String] = []) {
+    public init(
+        project: String, steps: [PlanStep] = [], warnings: [String] = [], unchanged: Int = 0, deferred: [String] = [],
+        rollouts: [ServiceRollout] = []
+    ) {
         self.project = project
         self.steps = steps
         self.warnings = warnings
         self.unchanged = unchanged
         self.deferred = deferred
+        self.rollouts = rollouts
     }
+
+    /// The rollout of `service`, when it has recreates.
+    public func rollout(of service: String) -> ServiceRollout? { rollouts.first { $0.service == service } }
 
     public var isEmpty: Bool { steps.isEmpty }
 
@@ -43,7 +52,7 @@ public struct Plan: Sendable, Equatable, Codable {
         public var unchanged = 0
     }
 
-    enum CodingKeys: String, CodingKey { case project, steps, warnings, deferred, summary }
+    enum CodingKeys: String, CodingKey { case project, steps, rollouts, warnings, deferred, summary }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -51,6 +60,7 @@ public struct Plan: Sendable, Equatable, Codable {
         steps = try container.decode([PlanStep].self, forKey: .steps)
         warnings = try container.decodeIfPresent([String].self, forKey: .warnings) ?? []
         deferred = try container.decodeIfPresent([String].self, forKey: .deferred) ?? []
+        rollouts = try container.decodeIfPresent([ServiceRollout].self, forKey: .rollouts) ?? []
         unchanged = try container.decodeIfPresent(Summary.self, forKey: .summary)?.unchanged ?? 0
     }
 
@@ -58,6 +68,7 @@ public struct Plan: Sendable, Equatable, Codable {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(project, forKey: .project)
         try container.encode(steps, forKey: .steps)
+        if !rollouts.isEmpty { try container.encode(rollouts, forKey: .rollouts) }
         try container.encode(warnings, forKey: .warnings)
         if !deferred.isEmpty { try container.encode(deferred, forKey: .deferred) }
         try container.encode(summary, forKey: .summary)
@@ -125,7 +136,9 @@ public struct PlanStep: Sendable, Equatable, Codable {
     /// "service:api:2", "network:default", "volume:data".
     public var resource: String
     public var action: PlanAction
-    /// For people only; never branched on.
+    /// Why the step is planned, as data.
+    public var cause: StepCause
+    /// `cause` as a person reads it; for people only, never branched on.
     public var reason: String
     public var changes: [FieldChange]
     /// Ids of steps that must finish first.
@@ -148,7 +161,7 @@ public struct PlanStep: Sendable, Equatable, Codable {
     public var engineName: String?
 
     public init(
-        id: Int = 0, resource: String, action: PlanAction, reason: String, changes: [FieldChange] = [],
+        id: Int = 0, resource: String, action: PlanAction, cause: StepCause, changes: [FieldChange] = [],
         dependsOn: [Int] = [], service: String? = nil, replica: Int? = nil, containerName: String? = nil,
         containerID: String? = nil, configHash: String? = nil, strategy: RolloutStrategy? = nil,
         gpus: [String]? = nil, engineName: String? = nil
@@ -156,7 +169,8 @@ public struct PlanStep: Sendable, Equatable, Codable {
         self.id = id
         self.resource = resource
         self.action = action
-        self.reason = reason
+        self.cause = cause
+        self.reason = cause.text
         self.changes = changes
         self.dependsOn = dependsOn
         self.service = service
@@ -181,11 +195,24 @@ public struct PlanOptions: Sendable, Equatable {
     /// such as the GPUs each replica gets, is left to apply time and listed in `Plan.deferred`
     /// instead of failing for want of an inventory.
     public var offline: Bool
+    /// Seconds a replica without a health status must stay running to pass its gate, when its
+    /// `update_config.monitor` does not say: 0.5 s, between Kubernetes (a pod without a
+    /// readiness probe is ready when it runs, `minReadySeconds` 0) and Swarm (5 s). It catches
+    /// a process that dies at once (a bad flag, a missing file); a service that takes longer
+    /// to fail, or to be ready, wants a healthcheck or a `monitor`.
+    public var defaultMonitor: Double
+    /// Seconds a new replica may take to pass its gate (`--timeout`).
+    public var gateTimeout: Double
 
-    public init(prune: Bool = false, preferredGPUs: [String: [Int: [String]]] = [:], offline: Bool = false) {
+    public init(
+        prune: Bool = false, preferredGPUs: [String: [Int: [String]]] = [:], offline: Bool = false, defaultMonitor: Double = 0.5,
+        gateTimeout: Double = 120
+    ) {
         self.prune = prune
         self.preferredGPUs = preferredGPUs
         self.offline = offline
+        self.defaultMonitor = defaultMonitor
+        self.gateTimeout = gateTimeout
     }
 }
 

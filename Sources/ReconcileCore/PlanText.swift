@@ -15,6 +15,9 @@ public enum PlanText {
                 lines.append("    \(change.field): \(change.from ?? "(none)") → \(change.to ?? "(none)")")
             }
         }
+        for rollout in plan.rollouts {
+            lines.append(rollout.text)
+        }
         for warning in plan.warnings {
             lines.append(color ? "\u{1B}[33mwarning:\u{1B}[0m \(warning)" : "warning: \(warning)")
         }
@@ -49,12 +52,22 @@ public enum PlanText {
             }
             lines.append("```")
         }
+        if !plan.rollouts.isEmpty {
+            lines.append("")
+            for rollout in plan.rollouts { lines.append("- \(inline(rollout.text))") }
+        }
         if !plan.warnings.isEmpty || !plan.deferred.isEmpty {
             lines.append("")
             for warning in plan.warnings { lines.append("- **warning:** \(inline(warning))") }
             for decision in plan.deferred { lines.append("- **deferred to apply:** \(inline(decision))") }
         }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// "0.5 s", "120 s", "1.25 s".
+    public static func seconds(_ value: Double) -> String {
+        if value == value.rounded() { return "\(Int(value)) s" }
+        return "\(value) s"
     }
 
     /// A line inside a fenced block cannot close it.

@@ -56,7 +56,9 @@ struct Planner {
         planNetworkPrune()
         if !gpuServices.isEmpty { waitForFreedGPUs() }
         if !problems.isEmpty { throw PlanningError(problems: problems) }
-        return Plan(project: desired.name, steps: steps, warnings: warnings, unchanged: unchanged, deferred: deferred)
+        return Plan(
+            project: desired.name, steps: steps, warnings: warnings, unchanged: unchanged, deferred: deferred,
+            rollouts: planRollouts())
     }
 
     // MARK: networks and volumes
@@ -85,7 +87,7 @@ struct Planner {
             }
             networkSteps[network.key] = add(
                 PlanStep(
-                    resource: "network:\(network.key)", action: .createNetwork, reason: "network \(network.name) does not exist",
+                    resource: "network:\(network.key)", action: .createNetwork, cause: .networkMissing(name: network.name),
                     engineName: network.name))
         }
     }
@@ -114,7 +116,7 @@ struct Planner {
             }
             volumeSteps[volume.key] = add(
                 PlanStep(
-                    resource: "volume:\(volume.key)", action: .createVolume, reason: "volume \(volume.name) does not exist",
+                    resource: "volume:\(volume.key)", action: .createVolume, cause: .volumeMissing(name: volume.name),
                     engineName: volume.name))
         }
     }
@@ -154,7 +156,7 @@ struct Planner {
     /// A service's containers sorted into replica slots: what goes, what stays, what is new.
     struct Slots {
         /// Containers removed before anything else (leftover surges, bad labels, duplicates), with the reason.
-        var cleanup: [(container: ObservedContainer, reason: String)] = []
+        var cleanup: [(container: ObservedContainer, cause: StepCause.Cleanup)] = []
         /// The container kept in each slot after scaling down.
         var current: [Int: ObservedContainer] = [:]
         /// Replicas removed to scale down, by slot number.
@@ -178,11 +180,11 @@ struct Planner {
         var claims: [Int: [ObservedContainer]] = [:]
         for container in containers {
             if container.isSurge {
-                out.cleanup.append((container, "leftover of an interrupted start-first rollout"))
+                out.cleanup.append((container, .leftoverSurge))
             } else if let replica = container.replica, replica >= 1 {
                 claims[replica, default: []].append(container)
             } else {
-                out.cleanup.append((container, "container has no valid replica label"))
+                out.cleanup.append((container, .noReplicaLabel))
             }
         }
 
@@ -207,7 +209,7 @@ struct Planner {
             }
             out.current[replica] = ranked[0]
             for extra in ranked.dropFirst() {
-                out.cleanup.append((extra, "duplicate of replica \(replica) (keeping \(ranked[0].name))"))
+                out.cleanup.append((extra, .duplicate(replica: replica, keeping: ranked[0].name)))
             }
         }
 
@@ -260,8 +262,8 @@ struct Planner {
         let slots = gpu?.slots ?? Planner.slots(of: service, project: desired.name, containers) { container in
             container.configHash == hash && imageIsCurrent(container)
         }
-        for (container, reason) in slots.cleanup {
-            ids.append(add(removeStep(service.name, container, reason: reason)))
+        for (container, cleanup) in slots.cleanup {
+            ids.append(add(removeStep(service.name, container, cause: .cleanup(cleanup))))
         }
 
         // New and replacement containers wait for the cleanup above, which frees their names.
@@ -269,7 +271,7 @@ struct Planner {
 
         let target = max(0, service.replicas)
         for (index, victim) in slots.victims.enumerated() {
-            ids.append(add(removeStep(service.name, victim, reason: "scale down from \(slots.before - index) to \(target) replicas")))
+            ids.append(add(removeStep(service.name, victim, cause: .scaleDown(from: slots.before - index, to: target))))
         }
 
         // Existing replicas: recreate what differs, start what stopped.
@@ -291,42 +293,41 @@ struct Planner {
                        Set(gpus) != Set(container.gpuDeviceIDs), gpusFree(gpus) {
                         // Back to the GPUs asked for (a rollback's), which nobody holds: the
                         // surge starts there while the old container still holds its own.
-                        strategy = (.startFirst, "GPU \(gpus.joined(separator: ",")) (the revision's) is free, so the new container starts there")
+                        strategy = RolloutChoice(.startFirst, .revisionGPUsFree(gpus: gpus))
                     } else {
                         let moved = gpuRollout(service, gpu, holding: gpus, base: rollout)
-                        strategy = (moved.strategy, moved.why)
+                        strategy = moved.choice
                         if moved.gpus != gpus { want = (gpuHash(service, moved.gpus), moved.gpus) }
                     }
                 }
                 var changes: [FieldChange] = []
-                var reason: String
+                let replacement: StepCause.Replacement
                 if container.state == .dead {
-                    reason = "container is dead"
+                    replacement = .dead
                 } else if container.configHash != want.hash {
                     let masked = want.gpus == nil ? config.masked(secrets: service.secretEnv) : desiredConfig(service, want.gpus)
                     changes = fieldChanges(from: container, to: masked, hash: want.hash)
-                    reason = "configuration changed"
+                    replacement = .configChanged
                 } else if misnamed {
-                    reason = "the replica runs as \(container.name), not \(name) (left so by an interrupted rollout)"
+                    replacement = .misnamed(actual: container.name, expected: name)
                 } else if !detached.isEmpty {
-                    reason = "not attached to \(detached.joined(separator: ", ")) (left so by an interrupted rollout)"
+                    replacement = .detached(networks: detached)
                     changes = [FieldChange(field: "networks", from: (container.networks ?? []).joined(separator: ","), to: wantedNetworks(service).joined(separator: ","))]
                 } else {
-                    reason = "image \(service.image) now points to a different image"
+                    replacement = .imageMoved(image: service.image)
                     changes = [FieldChange(field: "image id", from: shortID(container.imageID), to: shortID(wantedImageID ?? ""))]
                 }
-                reason += " (\(strategy.strategy.rawValue): \(strategy.why))"
                 ids.append(
                     add(
                         PlanStep(
-                            resource: resource, action: .recreate, reason: reason, changes: changes, dependsOn: dependencies,
-                            service: service.name, replica: replica, containerName: name, containerID: container.id,
-                            configHash: want.hash, strategy: strategy.strategy, gpus: want.gpus)))
+                            resource: resource, action: .recreate, cause: .replace(replacement, rollout: strategy), changes: changes,
+                            dependsOn: dependencies, service: service.name, replica: replica, containerName: name,
+                            containerID: container.id, configHash: want.hash, strategy: strategy.strategy, gpus: want.gpus)))
             } else if let why = startReason(container, service: service) {
                 ids.append(
                     add(
                         PlanStep(
-                            resource: resource, action: .start, reason: why, dependsOn: dependencies, service: service.name,
+                            resource: resource, action: .start, cause: .start(why), dependsOn: dependencies, service: service.name,
                             replica: replica, containerName: container.name, containerID: container.id)))
             } else {
                 unchanged += 1
@@ -335,13 +336,13 @@ struct Planner {
 
         // Scale up: fill gaps first, then the next numbers.
         for replica in slots.new {
-            var reason = containers.isEmpty && replica == 1 ? "new service" : "replica \(replica) is missing"
             let want = wanted(replica)
-            if let gpus = want.gpus { reason += gpus.isEmpty ? " (on CPU)" : " (GPU\(gpus.count == 1 ? "" : "s") \(gpus.joined(separator: ",")))" }
+            let cause: StepCause = containers.isEmpty && replica == 1
+                ? .newService(gpus: want.gpus) : .replicaMissing(replica: replica, gpus: want.gpus)
             ids.append(
                 add(
                     PlanStep(
-                        resource: "service:\(service.name):\(replica)", action: .create, reason: reason,
+                        resource: "service:\(service.name):\(replica)", action: .create, cause: cause,
                         dependsOn: dependencies, service: service.name, replica: replica,
                         containerName: Naming.containerName(project: desired.name, service: service.name, replica: replica),
                         configHash: want.hash, gpus: want.gpus)))
@@ -364,33 +365,33 @@ struct Planner {
         return Array(out)
     }
 
-    func rolloutStrategy(for service: Service) -> (strategy: RolloutStrategy, why: String) {
+    func rolloutStrategy(for service: Service) -> RolloutChoice {
         let asked = service.updateConfig.order
-        if asked == .stopFirst { return (.stopFirst, "update_config.order is stop-first") }
-        var blocker: String? = nil
+        if asked == .stopFirst { return RolloutChoice(.stopFirst, .asked(.stopFirst)) }
+        var blocker: RolloutBlocker? = nil
         if let port = service.ports.first(where: { $0.published != nil }), let published = port.published {
-            blocker = "it publishes fixed host port \(published), which the old and new container cannot both hold"
+            blocker = .fixedHostPort(published)
         } else if service.networks.contains(where: { $0.ipv4Address != nil }) {
-            blocker = "it has a fixed IP address"
+            blocker = .fixedIP
         } else if service.devices.contains(where: { $0.isGPU }), gpuServices[service.name]?.placed != true {
             // Without an inventory nothing says a GPU is spare for the surge.
-            blocker = "its GPUs are held by the old container and no spare GPU allows a surge"
+            blocker = .gpusHeld
         }
         if let blocker {
-            return (.stopFirst, asked == .startFirst ? "start-first is impossible: \(blocker)" : blocker)
+            return RolloutChoice(.stopFirst, .blocked(blocker, asked: asked == .startFirst))
         }
-        return (.startFirst, asked == .startFirst ? "update_config.order is start-first" : "no fixed port or device prevents a surge")
+        return RolloutChoice(.startFirst, asked == .startFirst ? .asked(.startFirst) : .noBlocker)
     }
 
     /// Why an up-to-date container needs starting, or nil when it is as it should be.
-    private func startReason(_ container: ObservedContainer, service: Service) -> String? {
+    private func startReason(_ container: ObservedContainer, service: Service) -> StepCause.StartCause? {
         switch container.state {
         case .running, .restarting, .removing, .dead: return nil
-        case .paused: return "container is paused"
-        case .created: return "container was created but never started"
+        case .paused: return .paused
+        case .created: return .createdNeverStarted
         case .exited:
             if container.exitCode == 0 && isOneShot(service) { return nil }
-            return "container exited" + (container.exitCode.map { " (code \($0))" } ?? "")
+            return .exited(code: container.exitCode)
         }
     }
 
@@ -451,7 +452,7 @@ struct Planner {
             let containers = (byService[name] ?? []).sorted { $0.name < $1.name }
             if options.prune {
                 for container in containers {
-                    add(removeStep(name.isEmpty ? "?" : name, container, reason: "service \(name) is no longer in the manifest"))
+                    add(removeStep(name.isEmpty ? "?" : name, container, cause: .serviceRemoved(service: name)))
                 }
             } else {
                 let names = containers.map(\.name).joined(separator: ", ")
@@ -473,7 +474,7 @@ struct Planner {
                 let key = network.labels[LabelKey.resourceKey] ?? network.name
                 add(
                     PlanStep(
-                        resource: "network:\(key)", action: .removeNetwork, reason: "network is no longer in the manifest",
+                        resource: "network:\(key)", action: .removeNetwork, cause: .networkNotInManifest,
                         dependsOn: removals, engineName: network.name))
             }
         } else {
@@ -485,9 +486,9 @@ struct Planner {
 
     // MARK: helpers
 
-    private func removeStep(_ service: String, _ container: ObservedContainer, reason: String) -> PlanStep {
+    private func removeStep(_ service: String, _ container: ObservedContainer, cause: StepCause) -> PlanStep {
         PlanStep(
-            resource: "service:\(service):\(container.replica.map(String.init) ?? "?")", action: .remove, reason: reason,
+            resource: "service:\(service):\(container.replica.map(String.init) ?? "?")", action: .remove, cause: cause,
             service: service, replica: container.replica, containerName: container.name, containerID: container.id)
     }
 

@@ -138,20 +138,14 @@ extension Planner {
     /// How a replica that holds `gpus` is replaced: start-first onto spare GPUs when enough are
     /// spare for the surge to run beside the old container, else stop-first on its own GPUs.
     mutating func gpuRollout(
-        _ service: Service, _ pass: GPUServicePass, holding gpus: [String], base: (strategy: RolloutStrategy, why: String)
-    ) -> (strategy: RolloutStrategy, why: String, gpus: [String]) {
-        let own = gpus.joined(separator: ",")
-        let noun = gpus.count == 1 ? "GPU" : "GPUs"
-        if base.strategy == .stopFirst { return (.stopFirst, base.why + "; it stays on its own \(noun) \(own)", gpus) }
-        let asked = service.updateConfig.order == .startFirst
-        func stopFirst(_ why: String) -> (RolloutStrategy, String, [String]) {
-            (.stopFirst, (asked ? "start-first is impossible: " : "") + why + "; replaced in place on its own \(noun) \(own)", gpus)
-        }
+        _ service: Service, _ pass: GPUServicePass, holding gpus: [String], base: RolloutChoice
+    ) -> (choice: RolloutChoice, gpus: [String]) {
+        if base.strategy == .stopFirst { return (RolloutChoice(.stopFirst, .gpu(base: base.why, .staysOnOwn(gpus: gpus))), gpus) }
         if service.extensions.gpuPlacement == .shared {
-            return (.startFirst, base.why + "; the surge shares the service's \(noun) \(own)", gpus)
+            return (RolloutChoice(.startFirst, .gpu(base: base.why, .sharesOwn(gpus: gpus))), gpus)
         }
         if case .ids = pass.ask {
-            return stopFirst("its device_ids are fixed, so a surge cannot hold them while the old container does")
+            return (RolloutChoice(.stopFirst, .gpu(base: base.why, .fixedIDs(own: gpus))), gpus)
         }
         let inventory = observed.gpus ?? desired.extensions.gpus ?? []
         let minimum = service.extensions.gpuMemoryBytes
@@ -160,16 +154,11 @@ extension Planner {
             return memory >= minimum
         }
         guard fitting.count >= gpus.count else {
-            let spare = spareGPUs.isEmpty ? "no GPU is spare" : "only \(spareGPUs.joined(separator: ",")) \(spareGPUs.count == 1 ? "is" : "are") spare"
-            return stopFirst("a surge needs \(gpus.count) spare \(noun) while the old container holds \(own), and \(spare)")
+            return (RolloutChoice(.stopFirst, .gpu(base: base.why, .noSpare(needed: gpus.count, own: gpus, spare: spareGPUs))), gpus)
         }
         let taken = Array(fitting.prefix(gpus.count))
         spareGPUs.removeAll { taken.contains($0) }
-        let spareNoun = taken.count == 1 ? "GPU \(taken[0]) is" : "GPUs \(taken.joined(separator: ",")) are"
-        return (
-            .startFirst,
-            "\(spareNoun) spare, so the new container starts there while the old one still holds \(own)", taken
-        )
+        return (RolloutChoice(.startFirst, .gpu(base: base.why, .surgeOnSpare(spare: taken, own: gpus))), taken)
     }
 
     /// A replica placed on a GPU that a container removed by this plan still holds waits

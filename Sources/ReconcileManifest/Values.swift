@@ -4,32 +4,7 @@ import ReconcileCore
 /// callers attach the position.
 enum Values {
     /// "1m30s", "10s", "500ms", "1.5h", "2us"; a bare number is seconds. Returns seconds.
-    static func duration(_ text: String) -> Double? {
-        let s = text.trimmed(" ")
-        if s.isEmpty { return nil }
-        if let plain = Double(s) { return plain >= 0 ? plain : nil }
-        let units: [(String, Double)] = [
-            ("ns", 1e-9), ("us", 1e-6), ("µs", 1e-6), ("ms", 1e-3), ("s", 1), ("m", 60), ("h", 3600),
-        ]
-        var total = 0.0
-        var rest = Substring(s)
-        while !rest.isEmpty {
-            var number = ""
-            while let c = rest.first, c.isNumber || c == "." {
-                number.append(c)
-                rest.removeFirst()
-            }
-            guard let value = Double(number) else { return nil }
-            var unit = ""
-            while let c = rest.first, !(c.isNumber || c == ".") {
-                unit.append(c)
-                rest.removeFirst()
-            }
-            guard let factor = units.first(where: { $0.0 == unit })?.1 else { return nil }
-            total += value * factor
-        }
-        return total
-    }
+    static func duration(_ text: String) -> Double? { Durations.seconds(text) }
 
     /// "512m", "1g", "1GiB", "2048k", "1.5gb", "100" (bytes). Binary multiples, like Docker.
     static func bytes(_ text: String) -> Int64? {

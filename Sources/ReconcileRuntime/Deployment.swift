@@ -138,7 +138,9 @@ public struct Deployment: Sendable {
         do {
             let observed = try await Observer(client: client).observe(project: restored)
             rollback.plan = try ReconcileCore.plan(
-                desired: restored, observed: observed, options: PlanOptions(prune: true, preferredGPUs: previous.gpuPlacement))
+                desired: restored, observed: observed, options: PlanOptions(
+                    prune: true, preferredGPUs: previous.gpuPlacement, defaultMonitor: options.execution.defaultMonitor,
+                    gateTimeout: options.execution.gateTimeout))
             rollback.execution = await Executor(client: client, project: restored, options: options.execution, emit: emit).run(rollback.plan)
             if rollback.execution.succeeded {
                 let checked = await validateChanged(restored, plan: rollback.plan)

@@ -13,6 +13,16 @@ public struct EngineLock: Sendable {
     public let project: String
     public let token: String
     let client: DockerClient
+    /// The lock was taken over from a holder that died: requests it sent just before dying
+    /// may still be under way in the engine (see `Observer.settled`).
+    public var tookOver = false
+
+    init(project: String, token: String, client: DockerClient, tookOver: Bool = false) {
+        self.project = project
+        self.token = token
+        self.client = client
+        self.tookOver = tookOver
+    }
 
     static let tokenLabel = "io.reconcile.lock.token"
     static let hostLabel = "io.reconcile.lock.host"
@@ -47,10 +57,13 @@ public struct EngineLock: Sendable {
             bootLabel: bootID(), purposeLabel: purpose, LabelKey.lockHolder: "reconcile \(purpose) (\(user)@\(host), pid \(pid), since \(since))",
         ]
         let name = volumeName(project: project)
+        var tookOver = false
         for _ in 0..<3 {
             let volume = try await client.createVolume(VolumeCreateRequest(name: name, labels: labels))
             let found = volume.labels ?? [:]
-            if found[tokenLabel] == token { return EngineLock(project: project, token: token, client: client) }
+            if found[tokenLabel] == token {
+                return EngineLock(project: project, token: token, client: client, tookOver: tookOver)
+            }
             guard isStale(found), let staleToken = found[tokenLabel] else {
                 throw Held(project: project, holder: found[LabelKey.lockHolder] ?? "another process", purpose: found[purposeLabel])
             }
@@ -62,6 +75,7 @@ public struct EngineLock: Sendable {
             }
             try? await client.removeVolume(name)
             try? await client.removeVolume(takeover)
+            tookOver = true
         }
         throw Held(project: project, holder: "another process (the lock changed hands while it was being taken)")
     }

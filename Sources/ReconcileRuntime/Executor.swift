@@ -80,7 +80,7 @@ public struct Executor: Sendable {
     public func run(_ plan: Plan) async -> ExecutionResult {
         let started = ContinuousClock.now
         var result = ExecutionResult()
-        let rollouts = Rollouts(plan: plan, project: project)
+        let rollouts = Rollouts(plan: plan)
         var pending = Set(plan.steps.map(\.id))
         var finished: [Int: Bool] = [:]
 
@@ -322,12 +322,14 @@ public struct Executor: Sendable {
         }
     }
 
-    /// A replica's health gate: healthy by Docker's healthcheck when it has one, else still
-    /// running after `monitor` seconds. Throws with the last lines of its log on failure.
-    func gate(_ id: String, service: Service, step: PlanStep) async throws {
-        let monitor = service.updateConfig.monitor ?? options.defaultMonitor
+    /// A replica's health gate as the plan set it: healthy by Docker's healthcheck when the
+    /// container has one, else still running after `monitor` seconds, within `timeout`.
+    /// Throws with the last lines of its log on failure.
+    func gate(_ id: String, _ gate: HealthGate?, step: PlanStep) async throws {
+        let monitor = gate?.monitor ?? options.defaultMonitor
+        let timeout = gate?.timeout ?? options.gateTimeout
         let started = ContinuousClock.now
-        let deadline = started + .seconds(options.gateTimeout)
+        let deadline = started + .seconds(timeout)
         emit(.stepProgress(step, "waiting for health"))
         while true {
             let state = try await client.inspectContainer(id).state
@@ -341,7 +343,7 @@ public struct Executor: Sendable {
                 return
             }
             if ContinuousClock.now > deadline {
-                throw await gateFailure(id, "was not healthy after \(Int(options.gateTimeout)) s")
+                throw await gateFailure(id, "was not healthy after \(PlanText.seconds(timeout))")
             }
             // Every 100 ms, and at the end of the monitor period rather than up to 100 ms after it.
             let untilMonitor = started + .seconds(monitor) - ContinuousClock.now

@@ -65,6 +65,22 @@ public struct Observer: Sendable {
         return observed
     }
 
+    /// Observes until two observations in a row, `interval` apart, agree, at most `limit`
+    /// seconds: after taking over the lock of a holder that died, the engine may still be
+    /// carrying out what it asked for just before (a create lands after the holder is gone),
+    /// and a plan made before that lands would collide with it.
+    public func settled(project: Project, interval: Duration = .milliseconds(250), limit: Duration = .seconds(3)) async throws -> ObservedState {
+        let deadline = ContinuousClock.now + limit
+        var last = try await observe(project: project)
+        while ContinuousClock.now < deadline {
+            try await Task.sleep(for: interval)
+            let now = try await observe(project: project)
+            if now.fingerprintLines() == last.fingerprintLines() { return now }
+            last = now
+        }
+        return last
+    }
+
     /// The image ID each reference the manifest names resolves to on this host, by one
     /// inspect per distinct reference, in parallel; an image that is not here is left out
     /// (the planner says so). A service pinned to an image ID by a rollback needs none.

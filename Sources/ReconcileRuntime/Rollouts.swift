@@ -18,45 +18,30 @@ actor Rollouts {
     }
 
     struct ServiceRollout {
-        var policy: UpdatePolicy
-        var limit: Int
+        /// As the plan decided it: batch, delay, gate, failure action, whether old containers are kept.
+        var plan: ReconcileCore.ServiceRollout
         var inFlight = 0
         var waiters: [CheckedContinuation<Void, Never>] = []
         var retired: [Retired] = []
         var failure: String?
+        var limit: Int { max(1, plan.batch) }
     }
 
     private var services: [String: ServiceRollout] = [:]
 
-    init(plan: Plan, project: Project) {
-        var counts: [String: Int] = [:]
-        for step in plan.steps where step.action == .recreate {
-            if let service = step.service { counts[service, default: 0] += 1 }
-        }
-        for (name, count) in counts {
-            let service = project.service(named: name)
-            let policy = service?.updateConfig ?? UpdatePolicy()
-            // Surge half the replicas at a time unless the manifest says otherwise (0 means all):
-            // Kubernetes' default budget (25% surge plus 25% unavailable), all of it spent on
-            // surge, since start-first never lets a service go below its replica count.
-            let replicas = max(service?.replicas ?? count, 1)
-            let limit: Int
-            if let parallelism = policy.parallelism {
-                limit = parallelism <= 0 ? count : parallelism
-            } else if service?.devices.contains(where: \.isGPU) == true {
-                // A GPU replica replaced in place takes its GPUs down with it: one at a time.
-                limit = 1
-            } else {
-                limit = max(1, (replicas + 1) / 2)
-            }
-            services[name] = ServiceRollout(policy: policy, limit: limit)
+    init(plan: Plan) {
+        for rollout in plan.rollouts {
+            services[rollout.service] = ServiceRollout(plan: rollout)
         }
     }
+
+    /// The health gate the plan set for a service's new replicas.
+    func gate(of service: String) -> HealthGate? { services[service]?.plan.gate }
 
     /// Why a service's remaining recreates must not start, or nil.
     func halted(_ service: String) -> String? {
         guard let rollout = services[service], let failure = rollout.failure else { return nil }
-        if rollout.policy.failureAction == .continue { return nil }
+        if rollout.plan.failureAction == .continue { return nil }
         return "rollout of \(service) stopped: \(failure)"
     }
 
@@ -84,7 +69,7 @@ actor Rollouts {
 
     /// Whether replaced containers are kept until the service's rollout ends: only
     /// `failure_action: rollback` may put them back.
-    private func keepsReplaced(_ service: String) -> Bool { services[service]?.policy.failureAction == .rollback }
+    private func keepsReplaced(_ service: String) -> Bool { services[service]?.plan.keepsReplaced == true }
 
     private func record(_ service: String, _ retired: Retired) { services[service]?.retired.append(retired) }
 
@@ -119,7 +104,7 @@ actor Rollouts {
         func releaseSlot() {
             guard !released else { return }
             released = true
-            let delay = services[service.name]?.policy.delay ?? 0
+            let delay = services[service.name]?.plan.delay ?? 0
             if delay > 0 {
                 Task {
                     try? await Task.sleep(for: .seconds(delay))
@@ -142,7 +127,7 @@ actor Rollouts {
                     project: executor.project, service: service, replica: replica, name: name, devices: devices, surgeName: surge)
                 let newID = try await executor.withStartingSlot { try await executor.createAndStart(spec) }
                 do {
-                    try await executor.gate(newID, service: service, step: step)
+                    try await executor.gate(newID, gate(of: service.name), step: step)
                     // Healthy: now it may take the service's traffic.
                     try await executor.withSlot {
                         for network in spec.servingEndpoints {
@@ -194,7 +179,7 @@ actor Rollouts {
                 var newID: String? = nil
                 do {
                     newID = try await executor.withSlot { try await executor.createAndStart(spec) }
-                    if let newID { try await executor.gate(newID, service: service, step: step) }
+                    if let newID { try await executor.gate(newID, gate(of: service.name), step: step) }
                 } catch {
                     // Put the old container back where it was.
                     if let newID { try? await executor.stopAndRemove(newID, grace: 0) }
@@ -235,7 +220,7 @@ actor Rollouts {
         var changed: [Int: ExecutionResult.Outcome] = [:]
         for name in services.keys.sorted() {
             guard let rollout = services[name] else { continue }
-            if rollout.failure != nil && rollout.policy.failureAction == .rollback {
+            if rollout.failure != nil && rollout.plan.keepsReplaced {
                 for retired in rollout.retired {
                     executor.emit(.note("rolling back \(retired.finalName) to its previous container"))
                     try? await executor.stopAndRemove(retired.newID, grace: 0)

@@ -168,6 +168,8 @@ struct SavedPlanTests {
                         environment.LOG_LEVEL: "info" → "debug"
                     ```
 
+                    - rollout web: 1 replica, 1 at a time (half of 1 replica, rounded up); gate: the image's healthcheck, else running 0.5 s (120 s at most); on failure: pause (old containers removed as replacements serve)
+
                     """, "\(planned.stdout)")
             #expect(!planned.stdout.contains("tok-"))
         }

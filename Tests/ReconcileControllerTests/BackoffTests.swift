@@ -90,10 +90,10 @@ struct BackoffTests {
         let plan = Plan(
             project: "p",
             steps: [
-                PlanStep(id: 0, resource: "network:default", action: .createNetwork, reason: "n"),
-                PlanStep(id: 1, resource: "service:db:1", action: .start, reason: "s", dependsOn: [0], service: "db", replica: 1),
-                PlanStep(id: 2, resource: "service:web:1", action: .create, reason: "c", dependsOn: [0, 1], service: "web", replica: 1),
-                PlanStep(id: 3, resource: "service:cache:1", action: .create, reason: "c", dependsOn: [0], service: "cache", replica: 1),
+                PlanStep(id: 0, resource: "network:default", action: .createNetwork, cause: .networkMissing(name: "n")),
+                PlanStep(id: 1, resource: "service:db:1", action: .start, cause: .start(.paused), dependsOn: [0], service: "db", replica: 1),
+                PlanStep(id: 2, resource: "service:web:1", action: .create, cause: .newService(gpus: nil), dependsOn: [0, 1], service: "web", replica: 1),
+                PlanStep(id: 3, resource: "service:cache:1", action: .create, cause: .newService(gpus: nil), dependsOn: [0], service: "cache", replica: 1),
             ])
         let (kept, deferred) = plan.deferring([1])
         #expect(deferred.map(\.resource) == ["service:db:1", "service:web:1"])

@@ -74,6 +74,7 @@ struct GPUPlannerTests {
                     environment.V: "1" → "2"
                 ± service:train:3  recreate: configuration changed (stop-first: a surge needs 1 spare GPU while the old container holds 2, and no GPU is spare; replaced in place on its own GPU 2)
                     environment.V: "1" → "2"
+                rollout train: 3 replicas, 1 at a time (GPU replicas are replaced one at a time); gate: the image's healthcheck, else running 0.5 s (120 s at most); on failure: pause (old containers removed as replacements serve)
 
                 Plan: 0 to create, 3 to recreate, 0 to remove.
                 """)

@@ -43,3 +43,20 @@ struct ObservedStateBugTests {
         #expect(throws: PlanningError.self) { try plan(desired: gpuProject(replicas: 2), observed: .empty) }
     }
 }
+
+@Suite("Durations")
+struct DurationTests {
+    @Test("one parser for the manifest and the command line: Go units, compound forms, bare seconds; garbage and negatives are nil")
+    func parse() {
+        #expect(Durations.seconds("90s") == 90)
+        #expect(Durations.seconds("1m30s") == 90)
+        #expect(Durations.seconds("500ms") == 0.5)
+        #expect(Durations.seconds("1.5h") == 5400)
+        #expect(Durations.seconds("2us") == 2e-6)
+        #expect(Durations.seconds(" 7 ") == 7)
+        #expect(Durations.seconds("") == nil)
+        #expect(Durations.seconds("-3") == nil)
+        #expect(Durations.seconds("10 minutes") == nil)
+        #expect(Durations.seconds("5d") == nil)
+    }
+}

@@ -89,6 +89,7 @@ struct PlannerTests {
                     environment.LOG_LEVEL: "info" → "debug"
                 ± service:api:2  recreate: configuration changed (start-first: no fixed port or device prevents a surge)
                     environment.LOG_LEVEL: "info" → "debug"
+                rollout api: 2 replicas, 1 at a time (half of 2 replicas, rounded up); gate: the image's healthcheck, else running 0.5 s (120 s at most); on failure: pause (old containers removed as replacements serve)
 
                 Plan: 0 to create, 2 to recreate, 0 to remove.
                 """)

@@ -1,0 +1,168 @@
+/// Why the planner planned a step: typed, so views, tests and scripts read the decision
+/// itself, and the sentence a person reads (`PlanStep.reason`) is only its rendering.
+/// Nothing branches on the sentence.
+public enum StepCause: Sendable, Equatable, Codable {
+    case networkMissing(name: String)
+    case volumeMissing(name: String)
+    /// A network the project created that the manifest no longer declares (`--prune`).
+    case networkNotInManifest
+    /// The first replica of a service that has none; `gpus` as placed (empty: on CPU).
+    case newService(gpus: [String]?)
+    case replicaMissing(replica: Int, gpus: [String]?)
+    /// An existing replica is replaced, and how.
+    case replace(Replacement, rollout: RolloutChoice)
+    /// An up-to-date container that is not running.
+    case start(StartCause)
+    /// A container that holds no valid replica slot.
+    case cleanup(Cleanup)
+    case scaleDown(from: Int, to: Int)
+    /// A container of a service no longer in the manifest (`--prune`).
+    case serviceRemoved(service: String)
+
+    public enum Replacement: Sendable, Equatable, Codable {
+        case dead
+        case configChanged
+        /// Under another name (retired by a rollout that was killed before its replacement took the name).
+        case misnamed(actual: String, expected: String)
+        /// Not attached to networks it should be on (left so by an interrupted rollout).
+        case detached(networks: [String])
+        /// The image reference now points to another image id.
+        case imageMoved(image: String)
+    }
+
+    public enum StartCause: Sendable, Equatable, Codable {
+        case paused
+        case createdNeverStarted
+        case exited(code: Int?)
+    }
+
+    public enum Cleanup: Sendable, Equatable, Codable {
+        case leftoverSurge
+        case noReplicaLabel
+        case duplicate(replica: Int, keeping: String)
+    }
+
+    /// The sentence `reconcile plan` prints.
+    public var text: String {
+        switch self {
+        case .networkMissing(let name): return "network \(name) does not exist"
+        case .volumeMissing(let name): return "volume \(name) does not exist"
+        case .networkNotInManifest: return "network is no longer in the manifest"
+        case .newService(let gpus): return "new service" + StepCause.placement(gpus)
+        case .replicaMissing(let replica, let gpus): return "replica \(replica) is missing" + StepCause.placement(gpus)
+        case .replace(let replacement, let rollout):
+            let what: String
+            switch replacement {
+            case .dead: what = "container is dead"
+            case .configChanged: what = "configuration changed"
+            case .misnamed(let actual, let expected):
+                what = "the replica runs as \(actual), not \(expected) (left so by an interrupted rollout)"
+            case .detached(let networks):
+                what = "not attached to \(networks.joined(separator: ", ")) (left so by an interrupted rollout)"
+            case .imageMoved(let image): what = "image \(image) now points to a different image"
+            }
+            return "\(what) (\(rollout.strategy.rawValue): \(rollout.why.text))"
+        case .start(.paused): return "container is paused"
+        case .start(.createdNeverStarted): return "container was created but never started"
+        case .start(.exited(let code)): return "container exited" + (code.map { " (code \($0))" } ?? "")
+        case .cleanup(.leftoverSurge): return "leftover of an interrupted start-first rollout"
+        case .cleanup(.noReplicaLabel): return "container has no valid replica label"
+        case .cleanup(.duplicate(let replica, let keeping)): return "duplicate of replica \(replica) (keeping \(keeping))"
+        case .scaleDown(let from, let to): return "scale down from \(from) to \(to) replicas"
+        case .serviceRemoved(let service): return "service \(service) is no longer in the manifest"
+        }
+    }
+
+    private static func placement(_ gpus: [String]?) -> String {
+        guard let gpus else { return "" }
+        if gpus.isEmpty { return " (on CPU)" }
+        return " (GPU\(gpus.count == 1 ? "" : "s") \(gpus.joined(separator: ",")))"
+    }
+}
+
+/// How a replica is replaced, and why that way.
+public struct RolloutChoice: Sendable, Equatable, Codable {
+    public var strategy: RolloutStrategy
+    public var why: RolloutWhy
+
+    public init(_ strategy: RolloutStrategy, _ why: RolloutWhy) {
+        self.strategy = strategy
+        self.why = why
+    }
+}
+
+/// Why a replica is replaced start-first or stop-first.
+public indirect enum RolloutWhy: Sendable, Equatable, Codable {
+    /// `update_config.order` says so.
+    case asked(RolloutStrategy)
+    /// Nothing the service holds prevents a surge.
+    case noBlocker
+    /// Start-first is impossible; `asked` when the manifest asked for it.
+    case blocked(RolloutBlocker, asked: Bool)
+    /// A rollback's GPUs, which nobody holds: the surge starts there.
+    case revisionGPUsFree(gpus: [String])
+    /// GPU services: the base reason, and what happens to the GPUs.
+    case gpu(base: RolloutWhy, GPURollout)
+
+    public enum GPURollout: Sendable, Equatable, Codable {
+        /// Stop-first anyway: the replica stays on the GPUs it holds.
+        case staysOnOwn(gpus: [String])
+        /// Shared placement: the surge shares the service's GPUs.
+        case sharesOwn(gpus: [String])
+        /// Start-first onto spare GPUs while the old container holds its own.
+        case surgeOnSpare(spare: [String], own: [String])
+        /// Stop-first: the ids are fixed.
+        case fixedIDs(own: [String])
+        /// Stop-first: not enough spare GPUs for a surge.
+        case noSpare(needed: Int, own: [String], spare: [String])
+    }
+
+    public var text: String {
+        switch self {
+        case .asked(let strategy): return "update_config.order is \(strategy.rawValue)"
+        case .noBlocker: return "no fixed port or device prevents a surge"
+        case .blocked(let blocker, let asked): return (asked ? "start-first is impossible: " : "") + blocker.text
+        case .revisionGPUsFree(let gpus):
+            return "GPU \(gpus.joined(separator: ",")) (the revision's) is free, so the new container starts there"
+        case .gpu(let base, let gpu):
+            func noun(_ ids: [String]) -> String { ids.count == 1 ? "GPU" : "GPUs" }
+            switch gpu {
+            case .staysOnOwn(let own): return base.text + "; it stays on its own \(noun(own)) \(own.joined(separator: ","))"
+            case .sharesOwn(let own): return base.text + "; the surge shares the service's \(noun(own)) \(own.joined(separator: ","))"
+            case .surgeOnSpare(let spare, let own):
+                let spareNoun = spare.count == 1 ? "GPU \(spare[0]) is" : "GPUs \(spare.joined(separator: ",")) are"
+                return "\(spareNoun) spare, so the new container starts there while the old one still holds \(own.joined(separator: ","))"
+            case .fixedIDs(let own):
+                return StepCause.prefix(base) + "its device_ids are fixed, so a surge cannot hold them while the old container does"
+                    + "; replaced in place on its own \(noun(own)) \(own.joined(separator: ","))"
+            case .noSpare(let needed, let own, let spare):
+                let spareText = spare.isEmpty ? "no GPU is spare" : "only \(spare.joined(separator: ",")) \(spare.count == 1 ? "is" : "are") spare"
+                return StepCause.prefix(base)
+                    + "a surge needs \(needed) spare \(needed == 1 ? "GPU" : "GPUs") while the old container holds \(own.joined(separator: ",")), and \(spareText)"
+                    + "; replaced in place on its own \(noun(own)) \(own.joined(separator: ","))"
+            }
+        }
+    }
+}
+
+extension StepCause {
+    /// "start-first is impossible: " when the manifest asked for start-first.
+    fileprivate static func prefix(_ base: RolloutWhy) -> String {
+        base == .asked(.startFirst) ? "start-first is impossible: " : ""
+    }
+}
+
+/// What makes a surge (two containers of one replica at once) impossible.
+public enum RolloutBlocker: Sendable, Equatable, Codable {
+    case fixedHostPort(Int)
+    case fixedIP
+    case gpusHeld
+
+    public var text: String {
+        switch self {
+        case .fixedHostPort(let port): return "it publishes fixed host port \(port), which the old and new container cannot both hold"
+        case .fixedIP: return "it has a fixed IP address"
+        case .gpusHeld: return "its GPUs are held by the old container and no spare GPU allows a surge"
+        }
+    }
+}
