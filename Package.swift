@@ -20,10 +20,12 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
     ],
     targets: [
-        // Pure core: manifest model, observed state, planner, config hash, labels. No dependencies.
-        .target(name: "ReconcileCore"),
+        // Pure core: manifest model, observed state, planner, config hash, labels. No I/O; its
+        // one dependency is swift-crypto, for SHA-256.
+        .target(name: "ReconcileCore", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         // YAML (Compose Specification + x-reconcile) to the core model, with positioned diagnostics.
         .target(
             name: "ReconcileManifest",
