@@ -19,7 +19,7 @@ struct GPUInventoryTimeoutTests {
 
     @Test("an nvidia-smi that hangs is stopped after the timeout and the inventory is unknown")
     func hangingSMI() async throws {
-        let folder = try fakeSMI("exec sleep 600")
+        let folder = try fakeSMI("exec /bin/sleep 600")
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let inventory = GPUInventory(probe: nil, environment: ["PATH": folder], timeout: 0.5)
         let started = ContinuousClock.now

@@ -12,12 +12,13 @@ struct RolloutFailureTests {
         let runner = Runner(engine: await demoEngine())
         try await runner.apply(demoProject(order: .startFirst))
         let old = try #require(await runner.engine.snapshot().first { $0.name == "demo-api-1" }).id
-        // Someone removed it between the plan and the stop: the engine answers 404.
-        await runner.engine.inject(.init(route: .stopContainer, target: old, effect: .fail(status: 404, message: "No such container: \(old)")))
-        await runner.engine.inject(.init(route: .removeContainer, target: old, effect: .fail(status: 404, message: "No such container: \(old)")))
         let edited = demoProject(apiEnv: ["LOG_LEVEL": "debug"], order: .startFirst)
-        let (plan, result) = try await runner.apply(edited)
+        let plan = try await runner.plan(edited)
+        // Someone removes the old container between the plan and the recreate's stop: the engine answers 404.
+        try await runner.engine.removeContainer(old, force: true, removeVolumes: false)
+        let result = await runner.execute(plan, edited)
         #expect(result.succeeded, "\(result.describe(plan))")
+        #expect(await runner.engine.calls.contains { $0.route == .stopContainer && $0.target == old })
         #expect(await runner.engine.containerNames.contains("demo-api-1"))
     }
 
