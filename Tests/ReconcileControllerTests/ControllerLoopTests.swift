@@ -62,6 +62,7 @@ struct ControllerLoopTests {
         let observed = try await Observer(client: engine, gpuInventory: GPUInventory(probe: nil, environment: [:])).observe(project: workerProject())
         let steps = try plan(desired: workerProject(), observed: observed)
         #expect(await Executor(client: engine, project: workerProject()).run(steps).succeeded)
+        await engine.resetCallLog()
         let controller = makeController(engine: engine)
         func lists() async -> Int { await engine.calls.filter { $0.route == .listContainers }.count }
         try await whileRunning(controller) {
