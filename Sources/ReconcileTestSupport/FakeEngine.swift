@@ -8,8 +8,9 @@ import NIOCore
 /// - a container name is unique: a create or rename to a taken name is a 409; a rename to
 ///   the container's own name is a 400; ids and names of unknown objects are 404s;
 /// - starting a running container is a 304, a paused one a 409; stopping a stopped one a
-///   304; killing or pausing one that is not running a 409; removing a running or paused
-///   one without `force` a 409;
+///   304; killing or pausing one that is not running a 409; unpausing one that is not
+///   paused a 500 (Docker 20.10's answer); removing a running or paused one without
+///   `force` a 409;
 /// - a container's networks must exist when it is created and when it starts (404);
 ///   connecting it twice to one network is a 403, as Docker 20.10 answers;
 /// - a network with running containers attached cannot be removed (``networkInUseStatus``,
@@ -641,7 +642,8 @@ public actor FakeEngine: ContainerEngine {
         let lose = try await admit(.unpauseContainer, id)
         guard var container = find(id) else { throw notFound("container", id) }
         guard container.status == "paused" else {
-            throw status(409, "Container \(container.id) is not paused", "/containers/\(id)/unpause")
+            // Docker 20.10 answers 500 here (a plain error, not a typed conflict).
+            throw status(500, "Container \(container.id) is not paused", "/containers/\(id)/unpause")
         }
         container.status = "running"
         store(container)
