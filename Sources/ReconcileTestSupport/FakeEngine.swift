@@ -11,8 +11,9 @@ import NIOCore
 ///   304; killing or pausing one that is not running a 409; unpausing one that is not
 ///   paused a 500 (Docker 20.10's answer); removing a running or paused one without
 ///   `force` a 409;
-/// - a container's networks must exist when it is created and when it starts (404);
-///   connecting it twice to one network is a 403, as Docker 20.10 answers;
+/// - a container's networks are looked up when it starts, not when it is created: a create
+///   naming a missing network succeeds and its start is a 404; connecting a container
+///   twice to one network is a 403, as Docker 20.10 answers;
 /// - a network with running containers attached cannot be removed (``networkInUseStatus``,
 ///   403 as Docker 20.10 answers, 409 on newer engines); nor can `bridge`, `host`, `none`;
 /// - a second network create with a taken name is a 409; a second volume create with a
@@ -536,14 +537,11 @@ public actor FakeEngine: ContainerEngine {
         var attached: [String: EndpointSettings] = [:]
         let mode = hostConfig.networkMode ?? "default"
         let primary = mode == "default" ? "bridge" : mode
+        // dockerd looks the networks up only at start: a create naming a missing one succeeds.
         if let endpoints = request.networkingConfig?.endpointsConfig, !endpoints.isEmpty {
-            for (network, settings) in endpoints {
-                guard let record = findNetwork(network) else { throw notFound("network", network) }
-                attached[record.name] = settings
-            }
+            for (network, settings) in endpoints { attached[findNetwork(network)?.name ?? network] = settings }
         } else if !primary.hasPrefix("container:") {
-            guard let record = findNetwork(primary) else { throw notFound("network", primary) }
-            attached[record.name] = EndpointSettings()
+            attached[findNetwork(primary)?.name ?? primary] = EndpointSettings()
         }
         var container = Container(
             id: newID(), name: name.map { $0.hasPrefix("/") ? String($0.dropFirst()) : $0 } ?? "fake_\(nextID)",

@@ -136,6 +136,17 @@ struct ContractTests {
         }
     }
 
+    @Test("a container naming a missing network is created, and its start is a 404", .tags(.integration), arguments: Kind.allCases)
+    func missingNetwork(kind: Kind) async throws {
+        try await Self.with(kind) { cx in
+            let net = cx.name("absent-net")
+            let id = try await cx.sleeper(
+                "orphan", host: HostConfig(networkMode: net), networking: NetworkingConfig(endpointsConfig: [net: EndpointSettings()]))
+            await expectStatus([404], "start on a missing network") { try await cx.engine.startContainer(id) }
+            #expect(try await cx.engine.inspectContainer(id).state?.status == "created")
+        }
+    }
+
     @Test("a second volume create returns the first; a volume a container mounts cannot be removed", .tags(.integration), arguments: Kind.allCases)
     func volumes(kind: Kind) async throws {
         try await Self.with(kind) { cx in
