@@ -108,12 +108,16 @@ struct ExecutorTests {
 
     @Test("a missing image fails the create with a sentence saying to build or pull it")
     func missingImage() async throws {
-        let engine = FakeEngine()
-        await engine.addImage("local/db:1")
-        await engine.addImage("local/worker:1")
-        let runner = Runner(engine: engine)
-        let observed = try await runner.observe(demoProject())
-        #expect(observed.images["local/api:1"] == nil)
+        // Planned where the image is, carried out on an engine where it is not (removed meanwhile).
+        let plan = try await Runner(engine: await demoEngine()).plan(demoProject())
+        let bare = FakeEngine()
+        await bare.addImage("local/db:1")
+        await bare.addImage("local/worker:1")
+        let result = await Runner(engine: bare).execute(plan, demoProject())
+        #expect(!result.succeeded)
+        #expect(result.failures.contains { $0.message.contains("image local/api:1 not found on this host: build it or pull it first") },
+                "\(result.describe(plan))")
+        #expect(await !bare.containerNames.contains { $0.hasPrefix("demo-api") })
     }
 
     @Test("a replica that never becomes healthy fails its gate, and the start-first surge is removed")
