@@ -78,11 +78,32 @@ let package = Package(
         ),
         .executableTarget(name: "reconcile", dependencies: ["ReconcileCommands"]),
         .executableTarget(name: "reconcile-bench", dependencies: ["ReconcileCore"]),
-        .target(name: "ReconcileTestSupport", dependencies: ["ReconcileCore", "DockerEngine"]),
+        // Fakes and fixtures shared by tests: the in-memory host, the fake engine.
+        .target(
+            name: "ReconcileTestSupport",
+            dependencies: ["ReconcileCore", "DockerEngine", .product(name: "NIOCore", package: "swift-nio")]
+        ),
         .testTarget(name: "ReconcileCoreTests", dependencies: ["ReconcileCore", "ReconcileTestSupport"]),
         .testTarget(name: "ReconcileManifestTests", dependencies: ["ReconcileManifest", "ReconcileCore"]),
-        .testTarget(name: "DockerEngineTests", dependencies: ["DockerEngine", "ReconcileTestSupport"]),
-        .testTarget(name: "ReconcileControllerTests", dependencies: ["ReconcileController", "ReconcileCore"]),
+        .testTarget(
+            name: "DockerEngineTests",
+            dependencies: [
+                "DockerEngine", "ReconcileTestSupport", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "ReconcileControllerTests",
+            dependencies: [
+                "ReconcileController", "ReconcileCore", "ReconcileRuntime", "ReconcileManifest", "DockerEngine",
+                "ReconcileTestSupport", .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The runtime against the fake engine: fast, no daemon.
+        .testTarget(
+            name: "ReconcileRuntimeTests",
+            dependencies: ["ReconcileRuntime", "ReconcileCore", "DockerEngine", "ReconcileTestSupport", "ReconcileManifest"]
+        ),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [

@@ -120,6 +120,9 @@ extension DockerClient {
         public var requestTimeout: TimeAmount
         /// Speak this API version instead of asking `GET /version` (saves one request).
         public var apiVersion: APIVersion?
+        /// Requests in flight at once; more wait their turn in the client. Below the
+        /// engine's and the connection pool's limits, above what a step graph needs.
+        public var maximumConcurrentRequests: Int = 32
 
         public init(
             endpoint: DockerEndpoint = .defaultUnix,

@@ -97,7 +97,8 @@ extension DockerClient {
         _ id: String, condition: WaitCondition = .notRunning, timeout: TimeAmount? = nil
     ) async throws -> ContainerWaitResponse {
         let path = "/containers/\(Self.pathSegment(id))/wait"
-        let response = try await send(.POST, path, query: [("condition", condition.rawValue)], timeout: timeout)
+        let response = try await send(
+            .POST, path, query: [("condition", condition.rawValue)], deadline: timeout.map { .after($0) } ?? .none)
         return try decode(response, as: ContainerWaitResponse.self, method: .POST, path: path)
     }
 

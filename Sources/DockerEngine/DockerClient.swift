@@ -18,6 +18,11 @@ public final class DockerClient: Sendable {
     public let configuration: Configuration
     private let http: HTTPClient
     private let state = NIOLockedValueBox(State())
+    /// Bounds the requests in flight below the HTTP connection pool, for every command in
+    /// one place: a caller that starts hundreds of calls at once (a destroy of 200
+    /// containers) waits here, without a deadline, instead of timing out in the pool's
+    /// queue, where a busy engine would look like an absent one.
+    private let permits: RequestPermits
 
     private struct State {
         var requestCount = 0
@@ -28,7 +33,11 @@ public final class DockerClient: Sendable {
         self.configuration = configuration
         var httpConfiguration = HTTPClient.Configuration(
             timeout: .init(connect: configuration.connectTimeout, read: nil))
-        httpConfiguration.connectionPool = .init(idleTimeout: .seconds(30))
+        // Room above the bound for the long-lived streams (events), which hold no permit.
+        httpConfiguration.connectionPool = .init(
+            idleTimeout: .seconds(30),
+            concurrentHTTP1ConnectionsPerHostSoftLimit: configuration.maximumConcurrentRequests + Self.streamConnections)
+        self.permits = RequestPermits(configuration.maximumConcurrentRequests)
         // The engine never redirects; a 3xx (304 Not Modified) is an answer.
         httpConfiguration.redirectConfiguration = .disallow
         if case .tcp = configuration.endpoint, let files = configuration.tls {
@@ -116,6 +125,18 @@ public final class DockerClient: Sendable {
 
     // MARK: - Requests
 
+    /// Connections of the pool left for streams (events) beyond ``Configuration/maximumConcurrentRequests``.
+    static let streamConnections = 8
+
+    /// How long a request may take before it is abandoned.
+    enum Deadline: Sendable {
+        /// ``Configuration/requestTimeout``.
+        case standard
+        case after(TimeAmount)
+        /// Calls that wait on the engine by design (a container's exit, the event stream).
+        case none
+    }
+
     /// A fully read response.
     public struct Response: Sendable {
         public var status: Int
@@ -128,8 +149,9 @@ public final class DockerClient: Sendable {
     /// The largest body read into memory (a long container list or log).
     static let maximumBodySize = 256 * 1024 * 1024
 
-    /// Sends one request and reads the whole body. Statuses >= 400 throw
-    /// `.status` with the engine's message; 1xx–3xx are returned.
+    /// Sends one request and reads the whole body, holding one of the client's permits.
+    /// Statuses >= 400 throw `.status` with the engine's message; 1xx–3xx are returned.
+    /// `timeout` nil is ``Configuration/requestTimeout``.
     func send(
         _ method: HTTPMethod,
         _ path: String,
@@ -138,7 +160,22 @@ public final class DockerClient: Sendable {
         timeout: TimeAmount? = nil,
         versioned: Bool = true
     ) async throws -> Response {
-        let response = try await open(method, path, query: query, body: body, timeout: timeout, versioned: versioned)
+        try await send(method, path, query: query, body: body, deadline: timeout.map { .after($0) } ?? .standard, versioned: versioned)
+    }
+
+    func send(
+        _ method: HTTPMethod,
+        _ path: String,
+        query: [(String, String)] = [],
+        body: ByteBuffer? = nil,
+        deadline: Deadline,
+        versioned: Bool = true
+    ) async throws -> Response {
+        // Negotiate before taking a permit: the negotiation's own request needs one.
+        if versioned { _ = try await apiVersion() }
+        await permits.acquire()
+        defer { permits.release() }
+        let response = try await open(method, path, query: query, body: body, deadline: deadline, versioned: versioned)
         do {
             let bytes = try await response.body.collect(upTo: Self.maximumBodySize)
             return Response(status: Int(response.status.code), headers: response.headers, body: bytes)
@@ -148,13 +185,14 @@ public final class DockerClient: Sendable {
     }
 
     /// Sends one request and returns as soon as the head arrives, with the body
-    /// still streaming (events, followed logs). `timeout` nil means no deadline.
+    /// still streaming (events, followed logs). Holds no permit: a caller that reads a
+    /// whole body goes through ``send(_:_:query:body:deadline:versioned:)``.
     func open(
         _ method: HTTPMethod,
         _ path: String,
         query: [(String, String)] = [],
         body: ByteBuffer? = nil,
-        timeout: TimeAmount?,
+        deadline: Deadline,
         versioned: Bool = true
     ) async throws -> HTTPClientResponse {
         if case .unix(let socketPath) = configuration.endpoint, !FileManager.default.fileExists(atPath: socketPath) {
@@ -177,8 +215,13 @@ public final class DockerClient: Sendable {
 
         let response: HTTPClientResponse
         do {
-            let deadline: NIODeadline = timeout.map { .now() + $0 } ?? .distantFuture
-            response = try await http.execute(request, deadline: deadline)
+            let until: NIODeadline
+            switch deadline {
+            case .standard: until = .now() + configuration.requestTimeout
+            case .after(let amount): until = .now() + amount
+            case .none: until = .distantFuture
+            }
+            response = try await http.execute(request, deadline: until)
         } catch {
             throw transportError(error)
         }
@@ -291,6 +334,13 @@ public final class DockerClient: Sendable {
 
     private func transportError(_ error: any Error) -> any Error {
         if error is DockerError || error is CancellationError { return error }
+        if let busy = Self.busyReason(error) {
+            // The engine is there and answering others: saying "is dockerd running?" would send
+            // a person looking for a problem that does not exist.
+            return DockerError.transport(
+                message: "the Docker engine at \(endpointDescription) is busy: \(busy); it is running, so try again, or lower --parallelism",
+                underlying: error)
+        }
         let reason = Self.transportReason(error, endpoint: configuration.endpoint)
         let hint: String
         switch configuration.endpoint {
@@ -300,6 +350,18 @@ public final class DockerClient: Sendable {
         return DockerError.transport(
             message: "cannot reach the Docker engine at \(endpointDescription): \(reason); \(hint)",
             underlying: error)
+    }
+
+    /// A few words when the engine is reachable but did not answer in time, else nil: a live
+    /// engine that is slow is not an unreachable one.
+    static func busyReason(_ error: any Error) -> String? {
+        guard let client = error as? HTTPClientError else { return nil }
+        switch client {
+        case .getConnectionFromPoolTimeout: return "no connection to it came free in time"
+        case .deadlineExceeded: return "a request got no answer before its deadline"
+        case .readTimeout: return "it stopped answering a request"
+        default: return nil
+        }
     }
 
     /// A few words for why the connection failed.
@@ -353,4 +415,40 @@ public final class DockerClient: Sendable {
 /// `{}` in JSON: the value type of `ExposedPorts` and `Volumes`, and an absent body.
 public struct EmptyObject: Codable, Sendable, Hashable {
     public init() {}
+}
+
+/// A counting semaphore, first come first served, released synchronously.
+final class RequestPermits: Sendable {
+    private struct State {
+        var free: Int
+        var waiters: [CheckedContinuation<Void, Never>] = []
+    }
+    private let state: NIOLockedValueBox<State>
+
+    init(_ count: Int) { state = NIOLockedValueBox(State(free: max(1, count))) }
+
+    func acquire() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let granted = state.withLockedValue { state -> Bool in
+                if state.free > 0 {
+                    state.free -= 1
+                    return true
+                }
+                state.waiters.append(continuation)
+                return false
+            }
+            if granted { continuation.resume() }
+        }
+    }
+
+    func release() {
+        let next = state.withLockedValue { state -> CheckedContinuation<Void, Never>? in
+            if state.waiters.isEmpty {
+                state.free += 1
+                return nil
+            }
+            return state.waiters.removeFirst()
+        }
+        next?.resume()
+    }
 }

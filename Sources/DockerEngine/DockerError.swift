@@ -48,4 +48,7 @@ extension Error {
     public var isDockerNotFound: Bool { (self as? DockerError)?.isNotFound ?? false }
     /// True when this is a ``DockerError`` with status 409.
     public var isDockerConflict: Bool { (self as? DockerError)?.isConflict ?? false }
+    /// True when this is a ``DockerError`` with status 403 (what older engines answer for
+    /// a network still in use, or an endpoint that exists already).
+    public var isDockerForbidden: Bool { (self as? DockerError)?.statusCode == 403 }
 }

@@ -18,7 +18,7 @@ extension DockerClient {
         if let since { query.append(("since", Self.unixTime(since))) }
         if let until { query.append(("until", Self.unixTime(until))) }
         if !filters.isEmpty { query.append(("filters", filters.jsonString())) }
-        let response = try await open(.GET, "/events", query: query, timeout: nil)
+        let response = try await open(.GET, "/events", query: query, deadline: .none)
 
         let (stream, continuation) = AsyncThrowingStream<DockerEvent, any Error>.makeStream()
         let reader = Task {

@@ -109,7 +109,11 @@ struct ControllerCommand: AsyncParsableCommand {
                 paths: paths, prune: prune, resync: resyncSeconds, parallelism: parallelism, gateTimeout: timeoutSeconds,
                 backoffReset: resetSeconds,
                 relock: {
-                    guard let again = try? await EngineLock.acquire(client: client, project: project, purpose: "controller") else { return false }
+                    guard
+                        let again = await LockRetake.run(logger: logger, acquire: {
+                            try await EngineLock.acquire(client: client, project: project, purpose: "controller")
+                        })
+                    else { return false }
                     held.withLock { $0 = again }
                     return true
                 }),

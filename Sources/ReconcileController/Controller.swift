@@ -72,7 +72,7 @@ public struct ControllerStatus: Encodable, Sendable {
 /// that replica's backoff (`ReplicaBackoff`), and a pass that failed is retried with a
 /// growing delay. A graceful shutdown lets the running pass finish and starts no other.
 public final class Controller: ServiceLifecycle.Service, Sendable {
-    public let client: DockerClient
+    public let client: any ContainerEngine
     public let configuration: ControllerConfiguration
     public let metrics: ControllerMetrics
     let load: @Sendable () throws -> LoadedManifest
@@ -89,6 +89,8 @@ public final class Controller: ServiceLifecycle.Service, Sendable {
     struct State {
         var project: Project
         var digest: String
+        /// The files besides the manifests that the project in force was read from.
+        var inputs: [String]
         /// The digest of the manifest the host last converged to; steps taken while it is
         /// still the manifest in force repair drift rather than roll out an edit.
         var convergedDigest: String?
@@ -118,7 +120,7 @@ public final class Controller: ServiceLifecycle.Service, Sendable {
     ///   - initial: the manifest loaded before starting; its project is the one locked.
     ///   - load: loads the manifest again after an edit.
     public init(
-        client: DockerClient, initial: LoadedManifest, configuration: ControllerConfiguration,
+        client: any ContainerEngine, initial: LoadedManifest, configuration: ControllerConfiguration,
         load: @escaping @Sendable () throws -> LoadedManifest, logger: Logger, metrics: ControllerMetrics = ControllerMetrics(),
         observer: Observer? = nil
     ) {
@@ -133,7 +135,7 @@ public final class Controller: ServiceLifecycle.Service, Sendable {
         projectName = initial.project.name
         state = Mutex(
             State(
-                project: initial.project, digest: initial.digest,
+                project: initial.project, digest: initial.digest, inputs: initial.inputs,
                 backoff: ReplicaBackoff(policy: configuration.replicaBackoff, resetAfter: configuration.backoffReset)))
         (wakeups, wakeup) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
@@ -236,10 +238,10 @@ public final class Controller: ServiceLifecycle.Service, Sendable {
 
     private func watchManifest() async {
         let watcher = ManifestWatcher(paths: configuration.paths)
-        var last = watcher.fingerprint()
+        var last = watcher.fingerprint(inputs: state.withLock { $0.inputs })
         while !Task.isCancelled {
             do { try await Task.sleep(for: .seconds(configuration.manifestPoll)) } catch { return }
-            let next = watcher.fingerprint()
+            let next = watcher.fingerprint(inputs: state.withLock { $0.inputs })
             guard next != last else { continue }
             last = next
             state.withLock { $0.manifestDirty = true }
@@ -362,6 +364,7 @@ public final class Controller: ServiceLifecycle.Service, Sendable {
         for warning in loaded.warnings { log.warning("manifest warning", metadata: ["diagnostic": "\(warning)"]) }
         let changed = state.withLock { state -> Bool in
             state.manifestError = nil
+            state.inputs = loaded.inputs
             guard state.digest != loaded.digest else { return false }
             state.project = loaded.project
             state.digest = loaded.digest

@@ -16,8 +16,10 @@ public struct ManifestWatcher: Sendable {
 
     /// Every file the manifest depends on, with its modification time, size and inode; a
     /// missing file is there as missing, so its appearance changes the fingerprint.
-    public func fingerprint() -> [String: String] {
+    /// `inputs` are the other files the last load read (`LoadedManifest.inputs`: env files).
+    public func fingerprint(inputs: [String] = []) -> [String: String] {
         var out: [String: String] = [:]
+        for input in inputs { out[input] = Self.stamp(input) }
         let manager = FileManager.default
         var directories: [String] = []
         for path in paths {

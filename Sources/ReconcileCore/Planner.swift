@@ -469,7 +469,9 @@ struct Planner {
             .sorted { $0.name < $1.name }
         guard !orphans.isEmpty else { return }
         if options.prune {
-            let removals = steps.filter { $0.action == .remove }.map(\.id)
+            // After every container step, not only removals: a start-first recreate keeps its
+            // old container (still on the network) until the replacement serves.
+            let removals = steps.filter { $0.service != nil }.map(\.id)
             for network in orphans {
                 let key = network.labels[LabelKey.resourceKey] ?? network.name
                 add(

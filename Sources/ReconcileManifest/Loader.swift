@@ -7,14 +7,19 @@ public struct LoadedManifest: Sendable {
     public var warnings: [Diagnostic]
     /// The files read, in merge order, as they are named in diagnostics.
     public var files: [String]
-    /// sha256 hex of the merged, interpolated manifest (map keys sorted), for history.
+    /// sha256 hex of the merged, interpolated manifest (map keys sorted), and of the
+    /// `env_file` files its services read.
     public var digest: String
+    /// Absolute paths of the other files the project was read from: `.env` beside the first
+    /// manifest and every `env_file`, for whoever watches the manifest for edits.
+    public var inputs: [String]
 
-    public init(project: Project, warnings: [Diagnostic], files: [String], digest: String) {
+    public init(project: Project, warnings: [Diagnostic], files: [String], digest: String, inputs: [String] = []) {
         self.project = project
         self.warnings = warnings
         self.files = files
         self.digest = digest
+        self.inputs = inputs
     }
 }
 
@@ -174,13 +179,15 @@ public struct ManifestLoader: Sendable {
         }
         guard let merged else { return nil }
         let root = Merger.stripped(merged)
-        let digest = SHA256.hex(root.canonical)
+        let envFiles = ManifestInputs.envFiles(of: root, projectDirectory: projectDirectory)
+        let digest = ManifestInputs.digest(canonical: root.canonical, envFiles: envFiles)
 
         let defaultName = (projectDirectory as NSString).lastPathComponent
         let parser = ProjectParser(
             reader: Reader(sink: sink), environment: env, projectDirectory: projectDirectory, profiles: profiles,
             projectNameOverride: projectName, defaultName: defaultName)
         guard let project = parser.parse(root) else { return nil }
-        return LoadedManifest(project: project, warnings: [], files: files.map(\.display), digest: digest)
+        return LoadedManifest(
+            project: project, warnings: [], files: files.map(\.display), digest: digest, inputs: [projectDirectory + "/.env"] + envFiles)
     }
 }

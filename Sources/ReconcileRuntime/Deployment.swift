@@ -64,11 +64,11 @@ public struct Deployment: Sendable {
         }
     }
 
-    let client: DockerClient
+    let client: any ContainerEngine
     let options: Options
     let emit: @Sendable (ProgressEvent) -> Void
 
-    public init(client: DockerClient, options: Options, emit: @escaping @Sendable (ProgressEvent) -> Void = { _ in }) {
+    public init(client: any ContainerEngine, options: Options, emit: @escaping @Sendable (ProgressEvent) -> Void = { _ in }) {
         self.client = client
         self.options = options
         self.emit = emit
@@ -157,7 +157,8 @@ public struct Deployment: Sendable {
         result.rollback = rollback
         var message = "validation failed: \(summary); rolled back to revision \(previous.number)"
         if let why = rollback.impossible { message += ", but \(why)" }
-        await record(project, outcome: .rolledBack, message: message, into: &result, history: history,
+        // A rollback that did not restore the previous revision is a failure, whatever it tried.
+        await record(project, outcome: rollback.impossible == nil ? .rolledBack : .failed, message: message, into: &result, history: history,
                      restored: previous.number, restoredValidations: rollback.validations)
         return result
     }
@@ -215,7 +216,7 @@ extension History {
     }
 
     /// What each service runs now: image id, config hash and GPUs per replica.
-    static func serviceRecords(client: DockerClient, project: Project) async throws -> [Revision.ServiceRecord] {
+    static func serviceRecords(client: any ContainerEngine, project: Project) async throws -> [Revision.ServiceRecord] {
         let observed = try await Observer(client: client).observe(project: project)
         return project.services.map { service in
             let replicas = observed.containers.filter { $0.service == service.name && !$0.isSurge }
@@ -234,10 +235,10 @@ extension History {
 
 /// Waits until replicas are running and, where they have a health check, healthy.
 public struct Readiness: Sendable {
-    let client: DockerClient
+    let client: any ContainerEngine
     let project: Project
 
-    public init(client: DockerClient, project: Project) {
+    public init(client: any ContainerEngine, project: Project) {
         self.client = client
         self.project = project
     }

@@ -12,12 +12,12 @@ import ReconcileCore
 public struct EngineLock: Sendable {
     public let project: String
     public let token: String
-    let client: DockerClient
+    let client: any ContainerEngine
     /// The lock was taken over from a holder that died: requests it sent just before dying
     /// may still be under way in the engine (see `Observer.settled`).
     public var tookOver = false
 
-    init(project: String, token: String, client: DockerClient, tookOver: Bool = false) {
+    init(project: String, token: String, client: any ContainerEngine, tookOver: Bool = false) {
         self.project = project
         self.token = token
         self.client = client
@@ -47,7 +47,7 @@ public struct EngineLock: Sendable {
     }
 
     /// Takes the lock or throws `Held` naming the holder. `purpose` is "apply", "controller", ….
-    public static func acquire(client: DockerClient, project: String, purpose: String) async throws -> EngineLock {
+    public static func acquire(client: any ContainerEngine, project: String, purpose: String) async throws -> EngineLock {
         let token = UUID().uuidString
         let (user, host) = Identity.current()
         let pid = ProcessInfo.processInfo.processIdentifier
@@ -88,7 +88,7 @@ public struct EngineLock: Sendable {
     }
 
     /// Who holds a project's lock, if anyone.
-    public static func holder(client: DockerClient, project: String) async throws -> String? {
+    public static func holder(client: any ContainerEngine, project: String) async throws -> String? {
         do {
             let volume = try await client.inspectVolume(volumeName(project: project))
             return volume.labels?[LabelKey.lockHolder] ?? "unknown"
@@ -98,7 +98,7 @@ public struct EngineLock: Sendable {
     }
 
     /// Removes a project's lock whoever holds it (`reconcile unlock`).
-    public static func forceRelease(client: DockerClient, project: String) async throws {
+    public static func forceRelease(client: any ContainerEngine, project: String) async throws {
         do { try await client.removeVolume(volumeName(project: project)) } catch where error.isDockerNotFound {}
     }
 

@@ -35,7 +35,7 @@ public struct ExecutionOptions: Sendable {
 /// the graph allows, with each service's update policy for recreates. It decides how,
 /// never whether: every step comes from the plan.
 public struct Executor: Sendable {
-    public let client: DockerClient
+    public let client: any ContainerEngine
     public let project: Project
     public let options: ExecutionOptions
     let emit: @Sendable (ProgressEvent) -> Void
@@ -43,7 +43,7 @@ public struct Executor: Sendable {
     let slots: Slots
 
     public init(
-        client: DockerClient, project: Project, options: ExecutionOptions = .init(),
+        client: any ContainerEngine, project: Project, options: ExecutionOptions = .init(),
         emit: @escaping @Sendable (ProgressEvent) -> Void = { _ in }
     ) {
         self.client = client

@@ -1,5 +1,6 @@
 import DockerEngine
 import Foundation
+import Synchronization
 import ReconcileCore
 
 /// Lists the engine host's GPUs from inside a container, for engines reconcile does not run beside.
@@ -8,7 +9,7 @@ import ReconcileCore
 /// shape: one GPU a line, "index, uuid, memory".
 public protocol GPUProbe: Sendable {
     /// The host's GPUs; throws `GPUProbeUnavailable` when the probe cannot run at all.
-    func listGPUs(client: DockerClient) async throws -> [GPUDevice]
+    func listGPUs(client: any ContainerEngine) async throws -> [GPUDevice]
 }
 
 /// The probe cannot run (its image is missing, say): the inventory stays unknown.
@@ -26,7 +27,7 @@ public struct WorkloadImageProbe: GPUProbe {
         self.image = image ?? environment["RECONCILE_WORKLOAD_IMAGE"].flatMap { $0.isEmpty ? nil : $0 } ?? ValidationOptions.defaultWorkloadImage
     }
 
-    public func listGPUs(client: DockerClient) async throws -> [GPUDevice] {
+    public func listGPUs(client: any ContainerEngine) async throws -> [GPUDevice] {
         do {
             _ = try await client.inspectImage(image)
         } catch where error.isDockerNotFound {
@@ -55,19 +56,28 @@ public struct GPUInventory: Sendable {
     public var probe: (any GPUProbe)?
     /// The environment whose PATH is searched for `nvidia-smi`.
     public var environment: [String: String]
+    /// Seconds `nvidia-smi` may take before it is killed and the inventory is unknown: a
+    /// driver in a bad state makes it hang, and it must not hang a controller with it.
+    public var timeout: Double
 
-    public init(probe: (any GPUProbe)? = WorkloadImageProbe(), environment: [String: String] = ProcessInfo.processInfo.environment) {
+    public init(
+        probe: (any GPUProbe)? = WorkloadImageProbe(), environment: [String: String] = ProcessInfo.processInfo.environment,
+        timeout: Double = 15
+    ) {
         self.probe = probe
         self.environment = environment
+        self.timeout = timeout
     }
 
     /// The GPUs and where they came from; nil GPUs when unknown, with the reason as source.
-    public func discover(project: Project, client: DockerClient) async -> (gpus: [GPUDevice]?, source: String) {
+    public func discover(project: Project, client: any ContainerEngine) async -> (gpus: [GPUDevice]?, source: String) {
         if let explicit = project.extensions.gpus { return (explicit, "explicit list (--gpus or x-reconcile.gpus)") }
-        if case .unix = client.configuration.endpoint {
+        if case .unix = client.endpoint {
             guard let smi = executable("nvidia-smi") else { return ([], "no nvidia-smi on PATH: a host without GPUs") }
             do {
-                return (GPUInventory.parse(try run(smi, ["--query-gpu=index,uuid,memory.total", "--format=csv,noheader"])), "nvidia-smi")
+                return (
+                    GPUInventory.parse(try await run(smi, ["--query-gpu=index,uuid,memory.total", "--format=csv,noheader"])), "nvidia-smi"
+                )
             } catch {
                 return (nil, "nvidia-smi failed: \(error)")
             }
@@ -108,7 +118,9 @@ public struct GPUInventory: Sendable {
         return nil
     }
 
-    private func run(_ path: String, _ arguments: [String]) throws -> String {
+    /// Runs `path` and returns its standard output; kills it (SIGTERM, then SIGKILL a second
+    /// later) and throws when it takes longer than `timeout`.
+    private func run(_ path: String, _ arguments: [String]) async throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
@@ -116,9 +128,36 @@ public struct GPUInventory: Sendable {
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = FileHandle.nullDevice
+        let output = Mutex(Data())
+        // Read as it comes, so a child writing more than a pipe holds never blocks on us.
+        pipe.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            output.withLock { $0.append(data) }
+        }
+        let (exits, exited) = AsyncStream<Void>.makeStream()
+        process.terminationHandler = { _ in
+            exited.yield(())
+            exited.finish()
+        }
         try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        let pid = process.processIdentifier
+        let timedOut = Mutex(false)
+        let limit = timeout
+        let watchdog = Task {
+            try await Task.sleep(for: .seconds(limit))
+            timedOut.withLock { $0 = true }
+            kill(pid, SIGTERM)
+            try await Task.sleep(for: .seconds(1))
+            kill(pid, SIGKILL)
+        }
+        for await _ in exits {}
+        watchdog.cancel()
+        pipe.fileHandleForReading.readabilityHandler = nil
+        let rest = (try? pipe.fileHandleForReading.readToEnd()) ?? nil
+        let data = output.withLock { $0 + (rest ?? Data()) }
+        if timedOut.withLock({ $0 }) {
+            throw GPUProbeUnavailable("\(path) did not answer within \(Int(timeout)) s and was stopped")
+        }
         guard process.terminationStatus == 0 else {
             throw GPUProbeUnavailable("\(path) exited with code \(process.terminationStatus)")
         }

@@ -16,9 +16,9 @@ import ReconcileCore
 /// Only the newest `limit` revisions are kept.
 public struct History: Sendable {
     public let project: String
-    let client: DockerClient
+    let client: any ContainerEngine
 
-    public init(client: DockerClient, project: String) {
+    public init(client: any ContainerEngine, project: String) {
         self.client = client
         self.project = project
     }

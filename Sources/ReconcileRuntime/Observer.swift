@@ -19,10 +19,10 @@ import ReconcileCore
 /// hold: one more list call of the running containers, and an inspect of each one that
 /// is not ours and carries no reconcile GPU label (only inspect shows `DeviceRequests`).
 public struct Observer: Sendable {
-    public let client: DockerClient
+    public let client: any ContainerEngine
     public var gpuInventory: GPUInventory
 
-    public init(client: DockerClient, gpuInventory: GPUInventory = GPUInventory()) {
+    public init(client: any ContainerEngine, gpuInventory: GPUInventory = GPUInventory()) {
         self.client = client
         self.gpuInventory = gpuInventory
     }
@@ -84,7 +84,7 @@ public struct Observer: Sendable {
     /// The image ID each reference the manifest names resolves to on this host, by one
     /// inspect per distinct reference, in parallel; an image that is not here is left out
     /// (the planner says so). A service pinned to an image ID by a rollback needs none.
-    static func imageIDs(of project: Project, client: DockerClient) async throws -> [String: String] {
+    static func imageIDs(of project: Project, client: any ContainerEngine) async throws -> [String: String] {
         let references = Set(project.services.filter { $0.pinnedImageID == nil }.map(\.image))
         return try await withThrowingTaskGroup(of: (String, String?).self) { group in
             for reference in references {
@@ -136,7 +136,7 @@ public struct Observer: Sendable {
         }
     }
 
-    static func container(from summary: ContainerSummary, client: DockerClient) async throws -> ObservedContainer? {
+    static func container(from summary: ContainerSummary, client: any ContainerEngine) async throws -> ObservedContainer? {
         guard let name = summary.name else { return nil }
         let state = ObservedContainer.State(rawValue: summary.state ?? "") ?? .exited
         var container = ObservedContainer(

@@ -151,14 +151,21 @@ actor Rollouts {
                 // container stops (as Kubernetes does not count terminating pods as surge).
                 releaseSlot()
                 // Stopping waits out the old container's grace period: the engine's time, no slot.
-                _ = try await client.stopContainer(oldID, timeout: service.stopGracePeriod.map { Int($0.rounded(.up)) })
+                // An old container already gone (removed by someone, or by its `--rm`) has
+                // nothing left to stop or keep: the replacement simply takes its name.
+                var oldGone = false
+                do {
+                    _ = try await client.stopContainer(oldID, timeout: service.stopGracePeriod.map { Int($0.rounded(.up)) })
+                } catch where error.isDockerNotFound {
+                    oldGone = true
+                }
                 // Only `failure_action: rollback` may want the old container back: set it aside
                 // for that, else remove it, which frees the replica's name for the new one.
-                let keep = keepsReplaced(service.name)
+                let keep = keepsReplaced(service.name) && !oldGone
                 try await executor.withSlot {
                     if keep {
                         try await Self.retire(oldID, as: retiredName, client: client)
-                    } else {
+                    } else if !oldGone {
                         do { try await client.removeContainer(oldID, force: true, removeVolumes: false) } catch where error.isDockerNotFound {}
                     }
                     try await client.renameContainer(newID, to: name)
@@ -181,10 +188,18 @@ actor Rollouts {
                     newID = try await executor.withSlot { try await executor.createAndStart(spec) }
                     if let newID { try await executor.gate(newID, gate(of: service.name), step: step) }
                 } catch {
-                    // Put the old container back where it was.
-                    if let newID { try? await executor.stopAndRemove(newID, grace: 0) }
-                    try? await client.renameContainer(oldID, to: name)
-                    _ = try? await client.startContainer(oldID)
+                    // Put the old container back where it was; a failure to do so is part of
+                    // what the step reports, since the replica is then down.
+                    var restore: [String] = []
+                    if let newID {
+                        do { try await executor.stopAndRemove(newID, grace: 0) } catch { restore.append("removing \(newID.prefix(12)): \(Executor.describe(error))") }
+                    }
+                    do { try await client.renameContainer(oldID, to: name) } catch { restore.append("renaming it back to \(name): \(Executor.describe(error))") }
+                    do { _ = try await client.startContainer(oldID) } catch { restore.append("starting it again: \(Executor.describe(error))") }
+                    guard restore.isEmpty else {
+                        throw ExecutionError(
+                            "\(Executor.describe(error)); putting the old container back failed: \(restore.joined(separator: "; "))")
+                    }
                     throw error
                 }
                 if let newID {
@@ -202,10 +217,20 @@ actor Rollouts {
         }
     }
 
+    /// Runs one restore call; what went wrong, or nil.
+    static func attempt(_ what: String, _ body: () async throws -> Void) async -> String? {
+        do {
+            try await body()
+            return nil
+        } catch {
+            return "\(what): \(Executor.describe(error))"
+        }
+    }
+
     /// Renames the replaced container out of the replica's name. A run killed just after
     /// this rename leaves the container retired already, and the next run plans to replace
     /// it again: then the rename has nothing to do.
-    static func retire(_ id: String, as retiredName: String, client: DockerClient) async throws {
+    static func retire(_ id: String, as retiredName: String, client: any ContainerEngine) async throws {
         do {
             try await client.renameContainer(id, to: retiredName)
         } catch {
@@ -223,13 +248,37 @@ actor Rollouts {
             if rollout.failure != nil && rollout.plan.keepsReplaced {
                 for retired in rollout.retired {
                     executor.emit(.note("rolling back \(retired.finalName) to its previous container"))
-                    try? await executor.stopAndRemove(retired.newID, grace: 0)
-                    try? await executor.client.renameContainer(retired.oldID, to: retired.finalName)
-                    for network in retired.endpoints {
-                        try? await executor.client.connectNetwork(network.name, container: retired.oldID, endpoint: network.endpoint)
+                    // Every restore call is tried even when one fails; any failure makes the step
+                    // failed, not rolled back: the replica is not what ran before.
+                    var problems: [String] = []
+                    if let problem = await Self.attempt("removing the new container", { try await executor.stopAndRemove(retired.newID, grace: 0) }) {
+                        problems.append(problem)
                     }
-                    _ = try? await executor.client.startContainer(retired.oldID)
-                    changed[retired.step] = .rolledBack
+                    if let problem = await Self.attempt("renaming the old container back to \(retired.finalName)", {
+                        try await executor.client.renameContainer(retired.oldID, to: retired.finalName)
+                    }) {
+                        problems.append(problem)
+                    }
+                    for network in retired.endpoints {
+                        let problem = await Self.attempt("reconnecting it to \(network.name)") {
+                            do {
+                                try await executor.client.connectNetwork(network.name, container: retired.oldID, endpoint: network.endpoint)
+                            } catch where error.isDockerConflict || error.isDockerForbidden {
+                                // Still attached (it was never disconnected): the state wanted.
+                            }
+                        }
+                        if let problem { problems.append(problem) }
+                    }
+                    if let problem = await Self.attempt("starting the old container", { _ = try await executor.client.startContainer(retired.oldID) }) {
+                        problems.append(problem)
+                    }
+                    if problems.isEmpty {
+                        changed[retired.step] = .rolledBack
+                    } else {
+                        let message = "rollback of \(retired.finalName) failed: \(problems.joined(separator: "; "))"
+                        executor.emit(.note(message))
+                        changed[retired.step] = .failed(message)
+                    }
                 }
             } else {
                 let grace = executor.project.service(named: name)?.stopGracePeriod

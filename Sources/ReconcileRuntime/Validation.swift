@@ -23,10 +23,10 @@ public struct ValidationOptions: Sendable {
     }
 
     /// `RECONCILE_WORKLOAD_IMAGE` or the default image; the engine's host for TCP engines.
-    public static func forEngine(_ client: DockerClient, environment: [String: String] = ProcessInfo.processInfo.environment) -> ValidationOptions {
+    public static func forEngine(_ client: any ContainerEngine, environment: [String: String] = ProcessInfo.processInfo.environment) -> ValidationOptions {
         var options = ValidationOptions()
         if let image = environment["RECONCILE_WORKLOAD_IMAGE"], !image.isEmpty { options.workloadImage = image }
-        if case .tcp(let host, _) = client.configuration.endpoint { options.endpointHost = host }
+        if case .tcp(let host, _) = client.endpoint { options.endpointHost = host }
         return options
     }
 }
@@ -40,12 +40,12 @@ public struct ValidationOptions: Sendable {
 /// engine's host with the workload's golden requests, all replicas at once, and checks the
 /// answers, the latency and the throughput of each.
 public struct Validator: Sendable {
-    let client: DockerClient
+    let client: any ContainerEngine
     let project: Project
     let options: ValidationOptions
     let progress: @Sendable (String) -> Void
 
-    public init(client: DockerClient, project: Project, options: ValidationOptions, progress: @escaping @Sendable (String) -> Void = { _ in }) {
+    public init(client: any ContainerEngine, project: Project, options: ValidationOptions, progress: @escaping @Sendable (String) -> Void = { _ in }) {
         self.client = client
         self.project = project
         self.options = options
