@@ -58,7 +58,7 @@ struct SecretFilesTests {
         try await ProjectFixture.run("secrets") { f in
             let first = "first-4b1d9c-value", second = "second-77e0aa-value"
             try "FILE-SECRET-CONTENT\n".write(to: f.directory.appendingPathComponent("tls.pem"), atomically: true, encoding: .utf8)
-            try f.write(Self.manifest())
+            try f.write(Self.manifest() + "\n")
             let applied = try f.reconcile(["apply", "--yes"], environment: ["DB_PASSWORD": first])
             #expect(applied.status == 0, "\(applied.stdout)\(applied.stderr)")
             let app = f.name("app", 1)
@@ -119,7 +119,7 @@ struct SecretFilesTests {
         try await ProjectFixture.run("secretfile") { f in
             let path = f.directory.appendingPathComponent("tls.pem")
             try "one\n".write(to: path, atomically: true, encoding: .utf8)
-            try f.write(Self.manifest())
+            try f.write(Self.manifest() + "\n")
             #expect(try f.reconcile(["apply", "--yes"], environment: ["DB_PASSWORD": "x"]).status == 0)
             let before = try await f.containers()
             try "two\n".write(to: path, atomically: true, encoding: .utf8)
