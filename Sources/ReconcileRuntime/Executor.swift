@@ -264,7 +264,7 @@ public struct Executor: Sendable {
         for network in spec.extraNetworks {
             try await client.connectNetwork(network.name, container: created.id, endpoint: network.endpoint)
         }
-        try await writeGrantedFiles(spec.files, into: created.id)
+        try await spec.files.write(into: created.id, client: client)
         _ = try await client.startContainer(created.id)
         return created.id
     }

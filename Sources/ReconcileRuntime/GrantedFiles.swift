@@ -37,16 +37,16 @@ public struct GrantedFiles: Sendable {
     }
 }
 
-extension Executor {
+extension GrantedFiles {
     /// Writes a created container's secret and config files, before it starts. On failure
     /// the container is removed, so that no later start runs it without them. The engine
     /// keeps each entry's owner from the archive as it is; `copyUIDGID` (which `docker
     /// compose` sets when an owner is given) would instead give every file to the
     /// container's `user`, whatever the grant says.
-    func writeGrantedFiles(_ files: GrantedFiles, into id: String) async throws {
-        guard !files.entries.isEmpty else { return }
+    func write(into id: String, client: DockerClient) async throws {
+        guard !entries.isEmpty else { return }
         do {
-            let archive = try TarArchive.make(files.entries, modificationTime: Int(Date().timeIntervalSince1970))
+            let archive = try TarArchive.make(entries, modificationTime: Int(Date().timeIntervalSince1970))
             try await client.putArchive(id, path: "/", archive: archive)
         } catch {
             try? await client.removeContainer(id, force: true, removeVolumes: false)
