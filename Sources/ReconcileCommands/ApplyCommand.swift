@@ -9,13 +9,24 @@ import ReconcileRuntime
 struct ApplyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "apply",
-        abstract: "Make the engine match the manifests.",
+        abstract: "Make the engine match the manifests, or carry out a saved plan.",
         discussion: """
             Observes once, plans, shows the plan, and carries it out: networks and volumes first, services in \
             depends_on order, recreates by each service's update_config (start-first where possible). \
-            Asks for confirmation on a terminal unless --yes. Exits 0 when the host matches, 1 otherwise.
+            Asks for confirmation on a terminal unless --yes. The plan carried out is the one shown: when the \
+            engine changed between showing it and taking the project's lock, apply says what changed and asks \
+            again, or with --yes exits 3 unless --replan.
+            `reconcile apply PLANFILE` carries out a plan saved by `reconcile plan --out PLANFILE` exactly, or \
+            refuses it (exit 3) when the manifest or the engine changed since it was made.
+            Exits 0 when the host matches, 1 otherwise, 3 for a stale plan.
             """
     )
+
+    /// A stale plan: the manifest or the engine changed since it was made.
+    static let staleExitCode: Int32 = 3
+
+    @Argument(help: "A plan saved by `reconcile plan --out FILE`, to carry out exactly.")
+    var planFile: String?
 
     @OptionGroup var manifest: ManifestOptions
     @OptionGroup var engine: EngineOptions
@@ -28,21 +39,46 @@ struct ApplyCommand: AsyncParsableCommand {
     @Flag(help: "Wait until every replica is running and healthy.")
     var wait = false
 
+    @Flag(help: "When the engine changed after the plan was shown, carry out the new plan instead of stopping (with --yes).")
+    var replan = false
+
     @OptionGroup var rollout: RolloutOptions
     @OptionGroup var validation: ValidationFlags
+
+    func validate() throws {
+        if planFile != nil {
+            if !manifest.files.isEmpty || manifest.project != nil || !manifest.profiles.isEmpty || gpuOptions.gpus != nil || prune {
+                throw ValidationError("a saved plan records its manifest and options: give the plan file alone, without -f, -p, --profile, --gpus or --prune")
+            }
+            if replan { throw ValidationError("--replan does not apply to a saved plan: it is carried out exactly or refused") }
+        }
+    }
 
     func run() async throws {
         let timeoutSeconds = try rollout.timeoutSeconds()
         let trap = SignalTrap()
         do {
-            let ok = try await withEngine(engine) { client in
-                let loaded = try manifest.load()
+            let ok: Bool
+            if let planFile {
+                let saved = try SavedPlanFile.read(planFile)
+                let (loaded, project) = try saved.loadManifest()
                 if output.output == .text { Console.diagnostics(loaded.warnings) }
-                return try await apply(gpuOptions.apply(to: loaded.project), client: client, timeout: timeoutSeconds, stop: trap.stop)
+                ok = try await withEngine(engine) { client in
+                    try await applySaved(saved, project: project, client: client, timeout: timeoutSeconds, stop: trap.stop)
+                }
+            } else {
+                ok = try await withEngine(engine) { client in
+                    let loaded = try manifest.load()
+                    if output.output == .text { Console.diagnostics(loaded.warnings) }
+                    return try await apply(gpuOptions.apply(to: loaded.project), client: client, timeout: timeoutSeconds, stop: trap.stop)
+                }
             }
             if !ok { throw ExitCode.failure }
         } catch let error as ExitCode {
             throw error
+        } catch let error as StalePlanError {
+            try report(error, format: output.output)
+            throw ExitCode(ApplyCommand.staleExitCode)
         } catch {
             try report(error, format: output.output)
             throw ExitCode.failure
@@ -52,7 +88,8 @@ struct ApplyCommand: AsyncParsableCommand {
     private func apply(_ project: Project, client: DockerClient, timeout: Double, stop: StopSignal) async throws -> Bool {
         let observer = Observer(client: client)
         let options = PlanOptions(prune: prune)
-        var current = try plan(desired: project, observed: try await observer.observe(project: project), options: options)
+        let observed = try await observer.observe(project: project)
+        let current = try plan(desired: project, observed: observed, options: options)
         if current.isEmpty {
             if output.output == .json {
                 try Console.json(ApplyReport(plan: current, result: nil))
@@ -64,13 +101,58 @@ struct ApplyCommand: AsyncParsableCommand {
         }
         if output.output == .text { Console.out(PlanText.render(current, color: Console.useColor())) }
         guard confirmed("Apply these changes?", yes: rollout.yes, format: output.output) else { return true }
-        let deployed: Deployment.Result
-        (current, deployed) = try await deployUnderLock(
-            client: client, project: project, planOptions: options,
+        let interactive = !rollout.yes && Console.stdinIsTerminal && Console.stdoutIsTerminal && output.output == .text
+        let format = output.output
+        let replan = self.replan
+        return try await carryOut(
+            project, client: client, timeout: timeout, stop: stop, planOptions: options,
+            shown: ShownPlan(plan: current, observed: observed.fingerprintLines()),
+            onChange: { changes, fresh in
+            if format == .text {
+                Console.err("The engine changed since the plan was shown:")
+                for change in changes { Console.err("  \(change)") }
+            }
+            if interactive {
+                Console.out("The plan is now:")
+                Console.out(PlanText.render(fresh, color: Console.useColor()))
+                return confirmed("Apply the new plan?", yes: false, format: format)
+            }
+            guard replan else {
+                throw StalePlanError(reasons: [
+                    "the engine changed since the plan was shown (\(changes.joined(separator: "; "))); run apply again to see the new plan, or pass --replan to carry it out"
+                ])
+            }
+            if format == .text {
+                Console.out("Carrying out the new plan (--replan):")
+                Console.out(PlanText.render(fresh, color: Console.useColor()))
+            }
+            return true
+        })
+    }
+
+    /// Carries out a saved plan exactly, or refuses it as stale.
+    private func applySaved(_ saved: SavedPlan, project: Project, client: DockerClient, timeout: Double, stop: StopSignal) async throws -> Bool {
+        if output.output == .text {
+            Console.out("Saved plan for project \(saved.plan.project), made \(saved.created) UTC:")
+            Console.out(PlanText.render(saved.plan, color: Console.useColor()))
+        }
+        let options = PlanOptions(prune: saved.options.prune)
+        return try await carryOut(
+            project, client: client, timeout: timeout, stop: stop, planOptions: options,
+            shown: ShownPlan(plan: saved.plan, observed: saved.observed), onChange: nil)
+    }
+
+    private func carryOut(
+        _ project: Project, client: DockerClient, timeout: Double, stop: StopSignal, planOptions: PlanOptions,
+        shown: ShownPlan, onChange: ReplanDecision?
+    ) async throws -> Bool {
+        guard let (current, deployed) = try await deployUnderLock(
+            client: client, project: project, planOptions: planOptions,
             options: .init(
                 execution: rollout.execution(timeout: timeout, stop: stop),
-                validate: !validation.noValidate, validation: validation.options(client), prune: prune, command: "apply"),
-            format: output.output)
+                validate: !validation.noValidate, validation: validation.options(client), prune: planOptions.prune, command: "apply"),
+            format: output.output, shown: shown, onChange: onChange)
+        else { return true }
         let result = deployed.execution
         var ok = deployed.succeeded
         if ok && wait { ok = try await waitHealthy(project, client: client, timeout: timeout) }

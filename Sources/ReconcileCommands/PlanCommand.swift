@@ -13,11 +13,15 @@ struct PlanCommand: AsyncParsableCommand {
             Observes the engine once (read-only), or plans against an empty host (--offline) or a saved \
             observed state (--state FILE, as written by `reconcile status --output json`).
             With --detailed-exitcode: 0 no changes, 2 changes pending, 1 error.
+            --out FILE (or -out FILE) saves the plan with a fingerprint of the manifest and of the observed state; \
+            `reconcile apply FILE` carries out exactly that plan, or refuses it (exit 3) when either changed.
+            --output markdown prints a pull-request comment.
             """
     )
 
     @OptionGroup var manifest: ManifestOptions
-    @OptionGroup var output: OutputOptions
+    @Option(name: .long, help: "Output format: text, json or markdown (a pull-request comment).")
+    var output: PlanOutputFormat = .text
     @OptionGroup var engine: EngineOptions
     @OptionGroup var gpuOptions: GPUOptions
 
@@ -33,6 +37,9 @@ struct PlanCommand: AsyncParsableCommand {
     @Flag(help: "Plan removal of services and networks no longer in the manifest.")
     var prune = false
 
+    @Option(name: [.customLong("out"), .customLong("out", withSingleDash: true)], help: "Save the plan to FILE, for `reconcile apply FILE`.")
+    var out: String?
+
     func validate() throws {
         if offline && state != nil { throw ValidationError("--offline and --state exclude each other") }
     }
@@ -40,18 +47,32 @@ struct PlanCommand: AsyncParsableCommand {
     func run() async throws {
         do {
             let (loaded, project, observed) = try await loadAndObserve()
-            let result = try plan(desired: project, observed: observed, options: PlanOptions(prune: prune))
-            switch output.output {
+            let result = try plan(desired: project, observed: observed, options: PlanOptions(prune: prune, offline: offline))
+            if let out {
+                let saved = try SavedPlanFile.make(
+                    plan: result, project: project, observed: observed, manifest: manifest, gpus: gpuOptions, prune: prune,
+                    observedFrom: offline ? "offline" : state.map { "state \($0)" } ?? "engine")
+                try SavedPlanFile.write(saved, to: out)
+            }
+            switch output {
             case .json: try Console.json(result)
+            case .markdown: FileHandle.standardOutput.write(Data(PlanText.markdown(result).utf8))
             case .text:
                 Console.diagnostics(loaded.warnings)
                 Console.out(PlanText.render(result, color: Console.useColor()))
+                if let out {
+                    if result.deferred.isEmpty {
+                        Console.out("\nSaved the plan to \(out). Carry it out exactly with: reconcile apply \(out)")
+                    } else {
+                        Console.err("warning: saved the plan to \(out), but it leaves decisions to apply time: `reconcile apply \(out)` will refuse it")
+                    }
+                }
             }
             if detailedExitcode && !result.isEmpty { throw ExitCode(2) }
         } catch let error as ExitCode {
             throw error
         } catch {
-            try report(error, format: output.output)
+            try report(error, format: output == .json ? .json : .text)
             throw ExitCode.failure
         }
     }
@@ -84,6 +105,10 @@ struct PlanCommand: AsyncParsableCommand {
     }
 }
 
+enum PlanOutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json, markdown
+}
+
 /// Prints an error in the chosen format.
 func report(_ error: any Error, format: OutputFormat) throws {
     let diagnostics = (error as? ManifestError)?.diagnostics
@@ -93,6 +118,7 @@ func report(_ error: any Error, format: OutputFormat) throws {
         let count = error.diagnostics.filter { $0.severity == .error }.count
         message = "the manifest has \(count) error\(count == 1 ? "" : "s")"
     case let error as PlanningError: message = error.description
+    case let error as StalePlanError: message = error.description
     default: message = String(describing: error)
     }
     switch format {

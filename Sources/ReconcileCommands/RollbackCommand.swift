@@ -73,20 +73,30 @@ struct RollbackCommand: AsyncParsableCommand {
             }
         }
         let observer = Observer(client: client)
-        var steps = try plan(desired: desired, observed: try await observer.observe(project: desired), options: PlanOptions(prune: true, preferredGPUs: target.gpuPlacement))
+        let observed = try await observer.observe(project: desired)
+        var steps = try plan(desired: desired, observed: observed, options: PlanOptions(prune: true, preferredGPUs: target.gpuPlacement))
         if output.output == .text {
             Console.out("Rolling \(name) back to revision \(target.number) (\(RevisionText.time(target.time)), \(target.command)).")
             Console.out(PlanText.render(steps, color: Console.useColor()))
         }
         if !steps.isEmpty && !confirmed("Roll back?", yes: rollout.yes, format: output.output) { return true }
-        let deployed: Deployment.Result
-        (steps, deployed) = try await deployUnderLock(
+        guard let (carried, deployed) = try await deployUnderLock(
             client: client, project: desired, planOptions: PlanOptions(prune: true, preferredGPUs: target.gpuPlacement),
             options: .init(
                 execution: rollout.execution(timeout: timeout, stop: stop),
                 validate: !validation.noValidate, validation: validation.options(client), prune: true,
                 command: "rollback to \(target.number)", rollbackOf: target.number),
-            format: output.output)
+            format: output.output, shown: ShownPlan(plan: steps, observed: observed.fingerprintLines()),
+            onChange: { [format = output.output] changes, fresh in
+            // A rollback's goal is the revision, not one plan to it: go on, saying why the plan differs.
+            if format == .text {
+                Console.err("The engine changed since the plan was shown (\(changes.joined(separator: "; "))); rolling back with:")
+                Console.out(PlanText.render(fresh, color: Console.useColor()))
+            }
+            return true
+        })
+        else { return true }
+        steps = carried
         switch output.output {
         case .json: try Console.json(ApplyReport(plan: steps, result: deployed.execution, deployment: deployed))
         case .text:

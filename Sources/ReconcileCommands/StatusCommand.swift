@@ -96,17 +96,14 @@ struct StatusReport: Encodable {
         self.services = services
     }
 
-    enum CodingKeys: String, CodingKey { case project, containers, networks, volumes, images, gpus, gpuSource, services }
+    enum CodingKeys: String, CodingKey { case project, services }
 
+    /// The observed state's own keys, all of them, so `plan --state` reads back exactly what
+    /// was observed; then the project and the per-service view.
     func encode(to encoder: any Encoder) throws {
+        try observed.encode(to: encoder)
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(project, forKey: .project)
-        try container.encode(observed.containers, forKey: .containers)
-        try container.encode(observed.networks, forKey: .networks)
-        try container.encode(observed.volumes, forKey: .volumes)
-        try container.encode(observed.images, forKey: .images)
-        try container.encodeIfPresent(observed.gpus, forKey: .gpus)
-        try container.encodeIfPresent(observed.gpuSource, forKey: .gpuSource)
         try container.encode(services, forKey: .services)
     }
 

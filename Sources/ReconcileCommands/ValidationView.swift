@@ -76,12 +76,50 @@ enum ValidationView {
 
 /// Under the project's lock: plans again (the host may have changed since the plan was
 /// shown) and runs the deployment with a progress view. Returns the plan it ran.
+/// The plan a person was shown (or a saved plan), and the observed state it was made from.
+struct ShownPlan {
+    var plan: Plan
+    /// `ObservedState.fingerprintLines()` of the state it was planned against.
+    var observed: [String]
+}
+
+/// What to do when the state observed under the lock differs from the one the shown plan was
+/// made from: given what changed and the fresh plan, return true to carry out the fresh
+/// plan (after showing it and asking, or `--replan`), false to apply nothing (the person
+/// said no), or throw `StalePlanError`.
+typealias ReplanDecision = (_ changes: [String], _ fresh: Plan) throws -> Bool
+
+/// Takes the project's lock, observes again and carries out a plan under it. With `shown`,
+/// that plan is carried out exactly when the engine still holds what it was made from;
+/// otherwise `onChange` decides (nil: refused as stale). Without `shown`, the plan made under
+/// the lock is carried out. Nil when the person declined the new plan.
 func deployUnderLock(
-    client: DockerClient, project: Project, planOptions: PlanOptions, options: Deployment.Options, format: OutputFormat
-) async throws -> (plan: Plan, result: Deployment.Result) {
+    client: DockerClient, project: Project, planOptions: PlanOptions, options: Deployment.Options, format: OutputFormat,
+    shown: ShownPlan? = nil, onChange: ReplanDecision? = nil
+) async throws -> (plan: Plan, result: Deployment.Result)? {
     let lock = try await EngineLock.acquire(client: client, project: project.name, purpose: options.rollbackOf == nil ? "apply" : "rollback")
     do {
-        let steps = try plan(desired: project, observed: try await Observer(client: client).observe(project: project), options: planOptions)
+        let observed = try await Observer(client: client).observe(project: project)
+        var steps: Plan
+        if let shown {
+            let now = observed.fingerprintLines()
+            if now == shown.observed {
+                steps = shown.plan
+            } else {
+                let fresh = try plan(desired: project, observed: observed, options: planOptions)
+                let changes = SavedPlan.changes(from: shown.observed, to: now)
+                guard let onChange else {
+                    throw StalePlanError(reasons: ["the engine changed since the plan was made: " + changes.joined(separator: "; ")])
+                }
+                guard try onChange(changes, fresh) else {
+                    await lock.release()
+                    return nil
+                }
+                steps = fresh
+            }
+        } else {
+            steps = try plan(desired: project, observed: observed, options: planOptions)
+        }
         let view = ProgressView(format: format)
         let result = await Deployment(client: client, options: options, emit: { view.handle($0) }).run(project, plan: steps)
         view.finish()

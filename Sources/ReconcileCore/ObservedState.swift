@@ -19,6 +19,9 @@ public struct ObservedState: Sendable, Equatable, Codable {
     /// True when the volumes were read from an engine (a missing external volume is then an
     /// error); nil in a state without them, such as an offline plan's empty host.
     public var volumesListed: Bool?
+    /// True when the networks were read from an engine (a missing external network is then
+    /// an error); nil in a state without them, such as an offline plan's empty host.
+    public var networksListed: Bool?
 
     public init(
         containers: [ObservedContainer] = [], networks: [ObservedNetwork] = [], volumes: [ObservedVolume] = [],

@@ -7,12 +7,17 @@ public struct Plan: Sendable, Equatable, Codable {
     public var warnings: [String]
     /// Replicas that already match the manifest.
     public var unchanged: Int
+    /// Decisions the plan leaves to apply time because what they depend on was not observed
+    /// (an offline plan does not know the host's GPUs). A plan with any cannot be applied
+    /// as saved: apply plans again on the host.
+    public var deferred: [String]
 
-    public init(project: String, steps: [PlanStep] = [], warnings: [String] = [], unchanged: Int = 0) {
+    public init(project: String, steps: [PlanStep] = [], warnings: [String] = [], unchanged: Int = 0, deferred: [String] = []) {
         self.project = project
         self.steps = steps
         self.warnings = warnings
         self.unchanged = unchanged
+        self.deferred = deferred
     }
 
     public var isEmpty: Bool { steps.isEmpty }
@@ -38,13 +43,14 @@ public struct Plan: Sendable, Equatable, Codable {
         public var unchanged = 0
     }
 
-    enum CodingKeys: String, CodingKey { case project, steps, warnings, summary }
+    enum CodingKeys: String, CodingKey { case project, steps, warnings, deferred, summary }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         project = try container.decode(String.self, forKey: .project)
         steps = try container.decode([PlanStep].self, forKey: .steps)
         warnings = try container.decodeIfPresent([String].self, forKey: .warnings) ?? []
+        deferred = try container.decodeIfPresent([String].self, forKey: .deferred) ?? []
         unchanged = try container.decodeIfPresent(Summary.self, forKey: .summary)?.unchanged ?? 0
     }
 
@@ -53,6 +59,7 @@ public struct Plan: Sendable, Equatable, Codable {
         try container.encode(project, forKey: .project)
         try container.encode(steps, forKey: .steps)
         try container.encode(warnings, forKey: .warnings)
+        if !deferred.isEmpty { try container.encode(deferred, forKey: .deferred) }
         try container.encode(summary, forKey: .summary)
     }
 }
@@ -170,10 +177,15 @@ public struct PlanOptions: Sendable, Equatable {
     /// Service → replica → GPU ids to place it on when they are valid and free: a rollback
     /// asks for the GPUs the restored revision ran on.
     public var preferredGPUs: [String: [Int: [String]]]
+    /// The plan is made without a host (CI's dry run): what depends on the host's hardware,
+    /// such as the GPUs each replica gets, is left to apply time and listed in `Plan.deferred`
+    /// instead of failing for want of an inventory.
+    public var offline: Bool
 
-    public init(prune: Bool = false, preferredGPUs: [String: [Int: [String]]] = [:]) {
+    public init(prune: Bool = false, preferredGPUs: [String: [Int: [String]]] = [:], offline: Bool = false) {
         self.prune = prune
         self.preferredGPUs = preferredGPUs
+        self.offline = offline
     }
 }
 

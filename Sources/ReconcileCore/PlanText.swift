@@ -1,3 +1,5 @@
+import Foundation
+
 /// The text form of a plan: what `reconcile plan` prints and what planner tests compare.
 public enum PlanText {
     /// Renders a plan. `color` adds ANSI colours; callers pass false when not on a
@@ -16,9 +18,58 @@ public enum PlanText {
         for warning in plan.warnings {
             lines.append(color ? "\u{1B}[33mwarning:\u{1B}[0m \(warning)" : "warning: \(warning)")
         }
+        for decision in plan.deferred {
+            lines.append("deferred: \(decision)")
+        }
         if !lines.isEmpty { lines.append("") }
         lines.append(summaryLine(plan))
         return lines.joined(separator: "\n")
+    }
+
+    /// A pull-request comment: a heading, the summary line, the steps with their reasons and
+    /// field changes in a `diff` block (GitHub and GitLab colour `+` and `-` lines), then
+    /// warnings and deferred decisions. Values are as the plan holds them, secrets masked.
+    public static func markdown(_ plan: Plan, title: String? = nil) -> String {
+        var lines: [String] = []
+        lines.append("### \(title ?? "reconcile plan for project `\(plan.project)`")")
+        lines.append("")
+        lines.append("**\(summaryLine(plan))**")
+        if !plan.steps.isEmpty {
+            lines.append("")
+            lines.append("```diff")
+            let width = plan.steps.map(\.resource.count).max() ?? 0
+            for step in plan.steps {
+                // `!` marks a change in diff highlighting; `±` and `~` are not highlighted.
+                let symbol = step.action.kind == .recreate || step.action.kind == .update ? "!" : step.action.symbol
+                let resource = step.resource.padding(toLength: width, withPad: " ", startingAt: 0)
+                lines.append(fenced("\(symbol) \(resource)  \(step.action.rawValue): \(step.reason)"))
+                for change in step.changes {
+                    lines.append(fenced("    \(change.field): \(change.from ?? "(none)") → \(change.to ?? "(none)")"))
+                }
+            }
+            lines.append("```")
+        }
+        if !plan.warnings.isEmpty || !plan.deferred.isEmpty {
+            lines.append("")
+            for warning in plan.warnings { lines.append("- **warning:** \(inline(warning))") }
+            for decision in plan.deferred { lines.append("- **deferred to apply:** \(inline(decision))") }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// A line inside a fenced block cannot close it.
+    private static func fenced(_ line: String) -> String {
+        line.replacingOccurrences(of: "```", with: "`\u{200B}``")
+    }
+
+    /// Text in a list item: no raw HTML, no accidental emphasis or code spans.
+    private static func inline(_ text: String) -> String {
+        var out = ""
+        for ch in text {
+            if "\\`*_<>[]|".contains(ch) { out.append("\\") }
+            out.append(ch)
+        }
+        return out
     }
 
     /// "Plan: 3 to create, 1 to recreate, 0 to remove." or "No changes. …".

@@ -16,6 +16,7 @@ struct Planner {
     var steps: [PlanStep] = []
     var warnings: [String] = []
     var problems: [String] = []
+    var deferred: [String] = []
     private var unchanged = 0
     /// Step ids that create each network/volume key, so containers can depend on them.
     private var networkSteps: [String: Int] = [:]
@@ -55,7 +56,7 @@ struct Planner {
         planNetworkPrune()
         if !gpuServices.isEmpty { waitForFreedGPUs() }
         if !problems.isEmpty { throw PlanningError(problems: problems) }
-        return Plan(project: desired.name, steps: steps, warnings: warnings, unchanged: unchanged)
+        return Plan(project: desired.name, steps: steps, warnings: warnings, unchanged: unchanged, deferred: deferred)
     }
 
     // MARK: networks and volumes
@@ -65,10 +66,14 @@ struct Planner {
         for network in desired.networks {
             let existing = byName[network.name]
             if network.external {
-                if existing == nil && !observed.networks.isEmpty {
-                    problems.append(
-                        "network \(network.name) is declared external but does not exist on the host: create it (docker network create \(network.name)) or remove `external: true`"
-                    )
+                if existing == nil {
+                    if observed.networksListed == true || !observed.networks.isEmpty {
+                        problems.append(
+                            "network \(network.name) is declared external but does not exist on the host: create it (docker network create \(network.name)) or remove `external: true`"
+                        )
+                    } else {
+                        warnings.append("external network \(network.name) is not checked: the host's networks were not observed")
+                    }
                 }
                 continue
             }
@@ -90,10 +95,14 @@ struct Planner {
         for volume in desired.volumes {
             let existing = byName[volume.name]
             if volume.external {
-                if existing == nil && (observed.volumesListed == true || !observed.volumes.isEmpty) {
-                    problems.append(
-                        "volume \(volume.name) is declared external but does not exist on the host: create it (docker volume create \(volume.name)) or remove `external: true`"
-                    )
+                if existing == nil {
+                    if observed.volumesListed == true || !observed.volumes.isEmpty {
+                        problems.append(
+                            "volume \(volume.name) is declared external but does not exist on the host: create it (docker volume create \(volume.name)) or remove `external: true`"
+                        )
+                    } else {
+                        warnings.append("external volume \(volume.name) is not checked: the host's volumes were not observed")
+                    }
                 }
                 continue
             }

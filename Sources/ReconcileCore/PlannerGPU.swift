@@ -57,6 +57,14 @@ extension Planner {
         guard let inventory else {
             for demand in demands {
                 let slots = demand.replicas.keys.sorted()
+                if options.offline && demand.placement == .distinct {
+                    // The devices stay as declared; apply places them on the host it runs against.
+                    if !slots.isEmpty {
+                        deferred.append(
+                            "service \(demand.service): the GPUs of each replica are assigned at apply time (the host's GPUs are unknown offline)")
+                    }
+                    continue
+                }
                 switch (demand.placement, demand.requirement) {
                 case (.shared, _):
                     continue

@@ -60,6 +60,7 @@ public struct Observer: Sendable {
         }.map { ObservedNetwork(id: $0.id, name: $0.name, labels: $0.labels ?? [:], driver: $0.driver ?? "") }
         observed.volumes = volumeList.map { ObservedVolume(name: $0.name, labels: $0.labels ?? [:], driver: $0.driver ?? "") }
         observed.volumesListed = true
+        observed.networksListed = true
         observed.images = imageIDs
         return observed
     }

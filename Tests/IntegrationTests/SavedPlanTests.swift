@@ -1,0 +1,175 @@
+import DockerEngine
+import Foundation
+import ReconcileCore
+import Testing
+
+/// A stack with a secret value, so tests can check it never reaches a file or an output.
+private func secretStack(level: String = "info") -> String {
+    """
+    services:
+      web:
+        image: \(ProjectFixture.image1)
+        command: ["sleep", "100000"]
+        init: true
+        environment:
+          LOG_LEVEL: \(level)
+          API_TOKEN: tok-ZX81-very-secret
+        x-reconcile:
+          secret_env: [API_TOKEN]
+    """
+}
+
+extension ProjectFixture {
+    /// Runs `reconcile ARGS --host host` without `-f`: for `apply PLANFILE`.
+    func reconcileBare(_ arguments: String...) throws -> Output {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.arguments = arguments + ["--host", host]
+        process.currentDirectoryURL = directory
+        var environment = ProcessInfo.processInfo.environment
+        environment["NO_COLOR"] = "1"
+        process.environment = environment
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Output(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    var planPath: String { directory.appendingPathComponent("tfplan.json").path }
+}
+
+@Suite("saved plans against a real engine", .tags(.engine), .serialized)
+struct SavedPlanTests {
+    @Test("plan --out then apply FILE carries out exactly that plan; the file holds no secret value")
+    func savedPlanApplied() async throws {
+        try await ProjectFixture.run("saved") { f in
+            try f.write(secretStack())
+            let planned = try f.reconcile("plan", "--out", f.planPath)
+            #expect(planned.status == 0, "\(planned.stdout)\(planned.stderr)")
+            #expect(planned.stdout.contains("reconcile apply \(f.planPath)"))
+            let file = try String(contentsOfFile: f.planPath, encoding: .utf8)
+            #expect(!file.contains("tok-ZX81-very-secret"))
+            let saved = try JSONDecoder().decode(SavedPlan.self, from: Data(file.utf8))
+            #expect(saved.plan.steps.map(\.resource) == ["network:default", "service:web:1"])
+            let attributes = try FileManager.default.attributesOfItem(atPath: f.planPath)
+            #expect((attributes[.posixPermissions] as? Int) == 0o600)
+
+            let applied = try f.reconcileBare("apply", f.planPath)
+            #expect(applied.status == 0, "\(applied.stdout)\(applied.stderr)")
+            #expect(applied.stdout.contains("Applied 2 steps"))
+            #expect(!(applied.stdout + applied.stderr).contains("tok-ZX81-very-secret"))
+            #expect(Set(try await f.containers().keys) == [f.name("web", 1)])
+            let again = try f.reconcile("plan", "--detailed-exitcode")
+            #expect(again.status == 0, "\(again.stdout)")
+            // Carried out once: the same file is now stale (the engine holds what it created).
+            let twice = try f.reconcileBare("apply", f.planPath)
+            #expect(twice.status == 3, "\(twice.stdout)\(twice.stderr)")
+            #expect(twice.stderr.contains("container \(f.name("web", 1)): appeared"), "\(twice.stderr)")
+        }
+    }
+
+    @Test("a saved plan is refused with exit 3, changing nothing, when the manifest changed since")
+    func staleManifest() async throws {
+        try await ProjectFixture.run("stalem") { f in
+            try f.write(secretStack())
+            #expect(try f.reconcile("apply", "--yes").status == 0)
+            try f.write(secretStack(level: "debug"))
+            #expect(try f.reconcile("plan", "--out", f.planPath).status == 0)
+            let before = try await f.containers().mapValues(\.id)
+            try f.write(secretStack(level: "trace"))
+            let refused = try f.reconcileBare("apply", f.planPath)
+            #expect(refused.status == 3, "\(refused.stdout)\(refused.stderr)")
+            #expect(refused.stderr.contains("the manifest changed since the plan was made"), "\(refused.stderr)")
+            #expect(try await f.containers().mapValues(\.id) == before)
+            // A secret's change is a change of the manifest too, and is not shown.
+            try f.write(secretStack(level: "debug").replacingOccurrences(of: "tok-ZX81", with: "tok-QL"))
+            let secret = try f.reconcileBare("apply", f.planPath)
+            #expect(secret.status == 3)
+            #expect(!(secret.stdout + secret.stderr).contains("tok-QL"))
+        }
+    }
+
+    @Test("a saved plan is refused with exit 3 when the engine changed since, naming what changed")
+    func staleEngine() async throws {
+        try await ProjectFixture.run("stalee") { f in
+            try f.write(secretStack())
+            #expect(try f.reconcile("apply", "--yes").status == 0)
+            try f.write(secretStack(level: "debug"))
+            #expect(try f.reconcile("plan", "--out", f.planPath).status == 0)
+            let web = try #require(try await f.containers()[f.name("web", 1)])
+            try await f.client.stopContainer(web.id, timeout: 1)
+            let refused = try f.reconcileBare("apply", f.planPath, "--output", "json")
+            #expect(refused.status == 3, "\(refused.stdout)\(refused.stderr)")
+            #expect(refused.stdout.contains("container \(f.name("web", 1)): state running → exited"), "\(refused.stdout)")
+            #expect(try await f.containers()[f.name("web", 1)]?.id == web.id)
+        }
+    }
+
+    @Test("status --output json read back by plan --state keeps what was listed: a missing external network and volume are errors")
+    func statusStateRoundTrip() async throws {
+        try await ProjectFixture.run("state") { f in
+            try f.write(
+                """
+                services:
+                  web:
+                    image: \(ProjectFixture.image1)
+                    command: ["sleep", "100000"]
+                    networks: [outside]
+                    volumes: ["shared:/data"]
+                networks:
+                  outside:
+                    name: \(f.project)-no-such-network
+                    external: true
+                volumes:
+                  shared:
+                    name: \(f.project)-no-such-volume
+                    external: true
+                """)
+            let status = try f.reconcile("status", "--output", "json")
+            #expect(status.status == 0, "\(status.stderr)")
+            let statePath = f.directory.appendingPathComponent("state.json").path
+            try status.stdout.write(toFile: statePath, atomically: true, encoding: .utf8)
+            let planned = try f.reconcile("plan", "--state", statePath)
+            #expect(planned.status == 1, "\(planned.stdout)\(planned.stderr)")
+            #expect(planned.stderr.contains("network \(f.project)-no-such-network is declared external but does not exist"), "\(planned.stderr)")
+            #expect(planned.stderr.contains("volume \(f.project)-no-such-volume is declared external but does not exist"), "\(planned.stderr)")
+            // Against the engine itself, on a host where the project has nothing yet: the same.
+            let live = try f.reconcile("plan")
+            #expect(live.status == 1)
+            #expect(live.stderr.contains("network \(f.project)-no-such-network is declared external"), "\(live.stderr)")
+            // Apply stops before creating anything.
+            let applied = try f.reconcile("apply", "--yes")
+            #expect(applied.status == 1)
+            #expect(try await f.containers().isEmpty)
+        }
+    }
+
+    @Test("plan --output markdown is a pull-request comment: summary, steps in a diff block, secrets masked")
+    func markdownPlan() async throws {
+        try await ProjectFixture.run("md") { f in
+            try f.write(secretStack())
+            #expect(try f.reconcile("apply", "--yes").status == 0)
+            try f.write(secretStack(level: "debug").replacingOccurrences(of: "tok-ZX81", with: "tok-QL"))
+            let planned = try f.reconcile("plan", "--output", "markdown")
+            #expect(planned.status == 0, "\(planned.stderr)")
+            #expect(
+                planned.stdout == """
+                    ### reconcile plan for project `\(f.project)`
+
+                    **Plan: 0 to create, 1 to recreate, 0 to remove.**
+
+                    ```diff
+                    ! service:web:1  recreate: configuration changed (start-first: no fixed port or device prevents a surge)
+                        environment.LOG_LEVEL: "info" → "debug"
+                    ```
+
+                    """, "\(planned.stdout)")
+            #expect(!planned.stdout.contains("tok-"))
+        }
+    }
+}
