@@ -300,3 +300,58 @@ struct IncludeTests {
         #expect(errs.count == 3, "\(errs)")
     }
 }
+
+@Suite("relative paths of another file")
+struct RelativePathTests {
+    @Test("build contexts, env and label files, bind sources, extends files, secret and config files become absolute; the rest is left alone")
+    func resolved() throws {
+        let sink = DiagnosticSink()
+        let tree = try #require(TreeBuilder.parse(yaml: """
+            services:
+              a:
+                build: ./app
+                env_file: [.env, {path: ../shared.env, required: false}, /abs.env]
+                label_file: labels.txt
+                extends: {file: base.yml, service: b}
+                volumes:
+                  - ./data:/data:ro
+                  - named:/named
+                  - ~/home:/home
+                  - {type: bind, source: ./logs, target: /logs}
+                  - {type: volume, source: vol, target: /vol}
+              b:
+                build:
+                  context: src
+                  additional_contexts: {lib: ../lib, img: "docker-image://busybox"}
+              c:
+                build: https://github.com/x/y.git
+                env_file: x.env
+            secrets:
+              s: {file: ./s.txt}
+              e: {environment: X}
+            configs:
+              c: {file: c.conf}
+            """, file: "lib/common.yml", sink: sink))
+        let resolved = RelativePaths.resolve(tree, against: "/p/lib")
+        let a = try #require(resolved["services"]?["a"])
+        #expect(a["build"]?.scalarText == "/p/lib/app")
+        #expect(a["env_file"]?.items?.map { $0.scalarText ?? $0["path"]?.scalarText ?? "" } == ["/p/lib/.env", "/p/shared.env", "/abs.env"])
+        #expect(a["label_file"]?.scalarText == "/p/lib/labels.txt")
+        #expect(a["extends"]?["file"]?.scalarText == "/p/lib/base.yml")
+        let volumes = try #require(a["volumes"]?.items)
+        #expect(volumes.prefix(3).map(\.scalarText) == ["/p/lib/data:/data:ro", "named:/named", "~/home:/home"])
+        #expect(volumes[3]["source"]?.scalarText == "/p/lib/logs")
+        #expect(volumes[4]["source"]?.scalarText == "vol")
+        let b = try #require(resolved["services"]?["b"]?["build"])
+        #expect(b["context"]?.scalarText == "/p/lib/src")
+        #expect(b["additional_contexts"]?["lib"]?.scalarText == "/p/lib")
+        #expect(b["additional_contexts"]?["img"]?.scalarText == "docker-image://busybox")
+        #expect(resolved["services"]?["c"]?["build"]?.scalarText == "https://github.com/x/y.git")
+        #expect(resolved["secrets"]?["s"]?["file"]?.scalarText == "/p/lib/s.txt")
+        #expect(resolved["secrets"]?["e"]?["environment"]?.scalarText == "X")
+        #expect(resolved["configs"]?["c"]?["file"]?.scalarText == "/p/lib/c.conf")
+        // Positions stay those of the file the values came from.
+        #expect(a["build"]?.pos == Position(file: "lib/common.yml", line: 3, column: 12))
+        #expect(sink.diagnostics.isEmpty)
+    }
+}
