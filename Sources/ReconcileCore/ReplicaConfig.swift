@@ -205,7 +205,7 @@ extension ReplicaConfig {
     /// One field for the content (`secrets.NAME`) and one per mount setting.
     fileprivate static func addFields(of file: MountedFile, under field: String, sensitive: Bool, to out: inout [String: String]) {
         if sensitive {
-            out[field] = sensitivePrefix + (file.digest ?? "")
+            out[field] = sensitivePrefix + (FileObject.fingerprint(file.digest) ?? "")
         } else {
             out[field] = file.digest.map { "\"sha256:\($0.prefix(12))\"" } ?? "\"(unknown content)\""
         }
