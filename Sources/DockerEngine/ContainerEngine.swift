@@ -30,6 +30,8 @@ public protocol ContainerEngine: Sendable {
     func containerLogs(
         _ id: String, tail: Int?, stdout: Bool, stderr: Bool, timestamps: Bool, tty: Bool?
     ) async throws -> [LogChunk]
+    /// Extracts a tar archive into a container's filesystem (secrets and configs written before start).
+    func putArchive(_ id: String, path: String, archive: [UInt8], copyUIDGID: Bool) async throws
 
     // Networks
     func listNetworks(filters: DockerFilters) async throws -> [Network]

@@ -208,7 +208,8 @@ public final class DockerClient: Sendable {
         }
         request.headers.add(name: "User-Agent", value: "reconcile-docker-engine")
         if let body {
-            request.headers.add(name: "Content-Type", value: "application/json")
+            // Every body is JSON but the tar an archive endpoint takes.
+            request.headers.add(name: "Content-Type", value: path.hasSuffix("/archive") ? "application/x-tar" : "application/json")
             request.body = .bytes(body)
         }
         state.withLockedValue { $0.requestCount += 1 }

@@ -152,8 +152,28 @@ extension ReplicaConfig {
             w.map("options", logging.options)
         }
         w.string("runtime", runtime)
+        // Written only when set, under their own name, so that configurations without
+        // secrets or configs keep the hash they had before these fields existed.
+        if let secrets { w.mountedFiles("secrets", secrets) }
+        if let configs { w.mountedFiles("configs", configs) }
         var hasher = SHA256()
         w.bytes.withUnsafeBufferPointer { hasher.update($0) }
         return hasher.finalize().hexString
+    }
+}
+
+extension CanonicalWriter {
+    /// A marker naming the field, then the files; the content counts through its digest.
+    mutating func mountedFiles(_ name: String, _ files: [MountedFile]) {
+        raw(name)
+        list("files", files) { w, f in
+            w.string("name", f.name)
+            w.string("target", f.target)
+            w.string("host_path", f.hostPath)
+            w.string("uid", f.uid)
+            w.string("gid", f.gid)
+            w.int("mode", f.mode)
+            w.string("digest", f.digest)
+        }
     }
 }

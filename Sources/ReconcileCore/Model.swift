@@ -15,6 +15,9 @@ public struct Project: Sendable, Equatable, Codable {
     public var volumes: [Volume]
     /// Top-level `x-reconcile` settings.
     public var extensions: ProjectExtensions
+    /// Top-level `secrets` and `configs`, sorted by key; nil when the manifest has none.
+    public var secrets: [FileObject]?
+    public var configs: [FileObject]?
 
     public init(
         name: String, services: [Service] = [], networks: [Network] = [], volumes: [Volume] = [],
@@ -120,6 +123,9 @@ public struct Service: Sendable, Equatable, Codable {
     /// from history, so a rollback runs exactly the image it ran then, even if the tag has
     /// moved since. Never read from a manifest; not part of the config hash.
     public var pinnedImageID: String?
+    /// `secrets` and `configs` granted to the service, sorted by target; nil when none.
+    public var secrets: [FileGrant]?
+    public var configs: [FileGrant]?
 
     public init(
         name: String, image: String, command: [String]? = nil, entrypoint: [String]? = nil,

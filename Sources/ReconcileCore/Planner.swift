@@ -410,7 +410,7 @@ struct Planner {
         desiredFields[hash] = after
         var changes: [FieldChange] = []
         for field in Set(before.keys).union(after.keys).sorted() where before[field] != after[field] {
-            changes.append(FieldChange(field: field, from: before[field], to: after[field]))
+            changes.append(FieldChange(field: field, from: ReplicaConfig.shown(before[field]), to: ReplicaConfig.shown(after[field])))
         }
         if changes.isEmpty {
             // Only a masked value differs: say so without showing it.

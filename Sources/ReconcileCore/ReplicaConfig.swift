@@ -38,6 +38,9 @@ public struct ReplicaConfig: Sendable, Equatable, Codable {
     public var capDrop: [String]
     public var logging: Logging?
     public var runtime: String?
+    /// Granted secrets and configs with the digest of their content; nil when none.
+    public var secrets: [MountedFile]?
+    public var configs: [MountedFile]?
 
     /// The configuration of `service`'s replicas in `project`, with `devices` as placed.
     public init(service: Service, project: Project, devices: [DeviceRequest]? = nil) {
@@ -80,15 +83,23 @@ public struct ReplicaConfig: Sendable, Equatable, Codable {
         capDrop = service.capDrop
         logging = service.logging
         runtime = service.runtime
+        secrets = MountedFile.list(service.secrets, project.secrets)
+        configs = MountedFile.list(service.configs, project.configs)
     }
 
     /// The value shown where secret values are masked.
     public static let sensitive = "(sensitive)"
 
     /// A copy whose secret environment values are replaced by `(sensitive)`: safe to print and store.
+    /// Secret files keep only the fingerprint of their digest.
     public func masked(secrets: [String]) -> ReplicaConfig {
-        guard !secrets.isEmpty else { return self }
         var copy = self
+        copy.secrets = self.secrets?.map { file in
+            var file = file
+            file.digest = FileObject.fingerprint(file.digest)
+            return file
+        }
+        guard !secrets.isEmpty else { return copy }
         for name in secrets where copy.environment[name] != nil {
             copy.environment[name] = ReplicaConfig.sensitive
         }
@@ -121,6 +132,12 @@ public struct ReplicaConfig: Sendable, Equatable, Codable {
             let field = ReplicaConfig.fieldName(key)
             if key == "devices" {
                 out[field] = ReplicaConfig.display(devices)
+                continue
+            }
+            if key == "secrets" || key == "configs" {
+                for file in (key == "secrets" ? secrets : configs) ?? [] {
+                    ReplicaConfig.addFields(of: file, under: "\(key).\(file.name)", sensitive: key == "secrets", to: &out)
+                }
                 continue
             }
             if let map = value as? [String: Any], ReplicaConfig.splitFields.contains(key) {
@@ -177,5 +194,31 @@ public struct ReplicaConfig: Sendable, Equatable, Codable {
             return String(decoding: data, as: UTF8.self)
         }
         return String(describing: value)
+    }
+}
+
+extension ReplicaConfig {
+    /// A secret's content field: "(sensitive)" followed by its fingerprint, so that two
+    /// versions compare unequal; `shown` drops the fingerprint before anything prints it.
+    private static let sensitivePrefix = sensitive + " "
+
+    /// One field for the content (`secrets.NAME`) and one per mount setting.
+    fileprivate static func addFields(of file: MountedFile, under field: String, sensitive: Bool, to out: inout [String: String]) {
+        if sensitive {
+            out[field] = sensitivePrefix + (FileObject.fingerprint(file.digest) ?? "")
+        } else {
+            out[field] = file.digest.map { "\"sha256:\($0.prefix(12))\"" } ?? "\"(unknown content)\""
+        }
+        out["\(field).target"] = "\"\(file.target)\""
+        if let path = file.hostPath { out["\(field).file"] = "\"\(path)\"" }
+        if let uid = file.uid { out["\(field).uid"] = "\"\(uid)\"" }
+        if let gid = file.gid { out["\(field).gid"] = "\"\(gid)\"" }
+        if let mode = file.mode { out["\(field).mode"] = "\"0\(String(mode, radix: 8))\"" }
+    }
+
+    /// A field value as it may be shown: a secret's content reads `(sensitive)`, whatever it is.
+    public static func shown(_ value: String?) -> String? {
+        guard let value, value.hasPrefix(sensitivePrefix) else { return value }
+        return sensitive
     }
 }

@@ -120,13 +120,25 @@ public struct Revision: Sendable, Equatable, Codable {
 }
 
 extension Project {
-    /// A copy whose secret environment values read `(sensitive)`.
+    /// A copy whose secret environment values read `(sensitive)`, without the content of
+    /// secrets and configs, and with only the fingerprint of a secret's digest.
     public func maskingSecrets() -> Project {
         var copy = self
         for index in copy.services.indices {
             for name in copy.services[index].secretEnv where copy.services[index].environment[name] != nil {
                 copy.services[index].environment[name] = ReplicaConfig.sensitive
             }
+        }
+        copy.secrets = secrets?.map { object in
+            var object = object
+            object.content = nil
+            object.digest = FileObject.fingerprint(object.digest)
+            return object
+        }
+        copy.configs = configs?.map { object in
+            var object = object
+            object.content = nil
+            return object
         }
         return copy
     }
@@ -157,8 +169,34 @@ extension Project {
                 copy.services[index].pinnedImageID = record.imageID
             }
         }
+        // History keeps neither the content of secrets and configs nor a secret's digest:
+        // both come from the manifest at hand, for the objects some service uses.
+        let usedSecrets = Set(copy.services.flatMap { $0.secrets ?? [] }.map(\.source))
+        let usedConfigs = Set(copy.services.flatMap { $0.configs ?? [] }.map(\.source))
+        copy.secrets = Self.restoring(secrets, from: source?.secrets, used: usedSecrets, kind: "secrets", missing: &missing)
+        copy.configs = Self.restoring(configs, from: source?.configs, used: usedConfigs, kind: "configs", missing: &missing)
         if !missing.isEmpty { throw MissingSecrets(variables: missing) }
         return copy
+    }
+}
+
+extension Project {
+    fileprivate static func restoring(
+        _ objects: [FileObject]?, from source: [FileObject]?, used: Set<String>, kind: String, missing: inout [String]
+    ) -> [FileObject]? {
+        objects?.map { object in
+            guard used.contains(object.key), object.source != .external else { return object }
+            guard let atHand = source?.first(where: { $0.key == object.key }), atHand.source == object.source,
+                  atHand.source != .file || atHand.reference == object.reference
+            else {
+                missing.append("\(kind).\(object.key)")
+                return object
+            }
+            var restored = object
+            restored.content = atHand.content
+            restored.digest = atHand.digest
+            return restored
+        }
     }
 }
 

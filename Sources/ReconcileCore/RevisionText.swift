@@ -52,7 +52,7 @@ public struct RevisionDiff: Sendable, Equatable, Codable {
         let after = ReplicaConfig(service: new, project: b.desired).masked(secrets: new.secretEnv).fields()
         var out: [FieldChange] = []
         for field in Set(before.keys).union(after.keys).sorted() where before[field] != after[field] {
-            out.append(FieldChange(field: field, from: before[field], to: after[field]))
+            out.append(FieldChange(field: field, from: ReplicaConfig.shown(before[field]), to: ReplicaConfig.shown(after[field])))
         }
         let oldRecord = a.service(named: old.name), newRecord = b.service(named: new.name)
         if let o = oldRecord?.imageID, let n = newRecord?.imageID, o != n, !o.isEmpty || !n.isEmpty {

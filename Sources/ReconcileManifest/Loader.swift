@@ -129,24 +129,30 @@ public struct ManifestLoader: Sendable {
 
     /// The interpolation environment: `.env` beside the first manifest, overridden by the process environment.
     private func interpolationEnvironment(projectDirectory: String, sink: DiagnosticSink) -> [String: String] {
-        var env: [String: String] = [:]
         let dotEnvPath = projectDirectory + "/.env"
-        if let data = FileManager.default.contents(atPath: dotEnvPath), let text = String(data: data, encoding: .utf8) {
-            let parsed = DotEnv.parse(text)
-            for error in parsed.errors {
-                sink.error(Position(file: dotEnvPath, line: error.line, column: 1), "", error.message)
-            }
-            for line in parsed.entries {
-                // Earlier `.env` entries are visible to later ones, as in Compose.
-                let value = line.literal ? line.value : line.value.map { value in
-                    Interpolator(environment: env.merging(environment) { _, process in process }, sink: sink)
-                        .apply(.string(value, Position(file: dotEnvPath, line: line.line, column: 1)), path: line.key)
-                        .scalarText ?? value
-                } ?? environment[line.key]
-                if let value { env[line.key] = value }
-            }
-        }
+        var env = Self.dotEnv(at: dotEnvPath, display: dotEnvPath, over: environment, sink: sink)
         for (key, value) in environment { env[key] = value }
+        return env
+    }
+
+    /// The variables of an env file (none when it cannot be read). A value may use earlier
+    /// entries and `environment`, which wins over the file, as in Compose.
+    static func dotEnv(at path: String, display: String, over environment: [String: String], sink: DiagnosticSink) -> [String: String] {
+        var env: [String: String] = [:]
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else { return env }
+        let parsed = DotEnv.parse(text)
+        for error in parsed.errors {
+            sink.error(Position(file: display, line: error.line, column: 1), "", error.message)
+        }
+        for line in parsed.entries {
+            // Earlier entries are visible to later ones, as in Compose.
+            let value = line.literal ? line.value : line.value.map { value in
+                Interpolator(environment: env.merging(environment) { _, process in process }, sink: sink)
+                    .apply(.string(value, Position(file: display, line: line.line, column: 1)), path: line.key)
+                    .scalarText ?? value
+            } ?? environment[line.key]
+            if let value { env[line.key] = value }
+        }
         return env
     }
 
@@ -159,35 +165,33 @@ public struct ManifestLoader: Sendable {
         let env = interpolationEnvironment(projectDirectory: projectDirectory, sink: sink)
         let interpolator = Interpolator(environment: env, sink: sink)
 
+        // `include` and `extends` are applied per file, before the files merge, as in Compose.
+        let composer = Composer(sink: sink, base: workingDirectory ?? FileManager.default.currentDirectoryPath)
+        for file in files { composer.register(absolute: file.absolute, display: file.display) }
         var merged: MNode?
         for file in files {
-            guard let data = FileManager.default.contents(atPath: file.absolute) else {
-                sink.error(.start(of: file.display), "", "cannot read the file")
-                continue
-            }
-            guard let text = String(data: data, encoding: .utf8) else {
-                sink.error(.start(of: file.display), "", "the file is not UTF-8 text")
-                continue
-            }
-            guard let tree = TreeBuilder.parse(yaml: text, file: file.display, sink: sink) else { continue }
-            guard tree.entries != nil else {
-                sink.error(tree.pos, "", "a manifest must be a map (services:, volumes:, …), got \(tree.kindDescription)")
-                continue
-            }
-            let interpolated = interpolator.apply(tree, path: "")
-            merged = merged.map { Merger.merge($0, interpolated, path: []) } ?? interpolated
+            guard let tree = composer.read(file.absolute, interpolator: interpolator) else { continue }
+            let composed = composer.compose(
+                tree, file: file.absolute, projectDirectory: projectDirectory, environment: env, includeChain: [file.absolute])
+            merged = merged.map { Merger.merge($0, composed, path: []) } ?? composed
         }
+        displayNames = files.map(\.display) + composer.extraFiles
         guard let merged else { return nil }
         let root = Merger.stripped(merged)
         let envFiles = ManifestInputs.envFiles(of: root, projectDirectory: projectDirectory)
-        let digest = ManifestInputs.digest(canonical: root.canonical, envFiles: envFiles)
 
         let defaultName = (projectDirectory as NSString).lastPathComponent
         let parser = ProjectParser(
             reader: Reader(sink: sink), environment: env, projectDirectory: projectDirectory, profiles: profiles,
             projectNameOverride: projectName, defaultName: defaultName)
         guard let project = parser.parse(root) else { return nil }
-        return LoadedManifest(
-            project: project, warnings: [], files: files.map(\.display), digest: digest, inputs: [projectDirectory + "/.env"] + envFiles)
+        // The content of secret and config files is not in the tree: their digests are.
+        let fileObjects = ((project.secrets ?? []) + (project.configs ?? [])).filter { $0.source == .file }
+        let contentDigests = fileObjects.map { $0.digest ?? "" }
+        let canonical = contentDigests.isEmpty ? root.canonical : root.canonical + "\n" + contentDigests.joined(separator: "\n")
+        let digest = ManifestInputs.digest(canonical: canonical, envFiles: envFiles)
+        // Everything read besides the files given, for the controller to watch.
+        let inputs = [projectDirectory + "/.env"] + envFiles + composer.readFiles + fileObjects.compactMap(\.reference)
+        return LoadedManifest(project: project, warnings: [], files: displayNames, digest: digest, inputs: inputs)
     }
 }

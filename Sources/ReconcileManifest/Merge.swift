@@ -26,6 +26,7 @@ enum Merger {
             }
             if key == "volumes" { return mergeUnique(base, over, identity: volumeTarget) }
             if key == "ports" { return mergeUnique(base, over, identity: portIdentity) }
+            if key == "secrets" || key == "configs" { return mergeUnique(base, over, identity: grantTarget) }
             if key == "extra_hosts" { return appendUnique(hostsAsList(base), hostsAsList(over)) }
             if stringOrListKeys.contains(key) { return appendUnique(asList(base), asList(over)) }
         }
@@ -99,6 +100,12 @@ enum Merger {
             return parts.count >= 2 ? parts[1] : parts.first
         }
         return node["target"]?.scalarText
+    }
+
+    /// A grant is unique by its target, which defaults to its source's name.
+    private static func grantTarget(_ node: MNode) -> String? {
+        if let text = node.scalarText { return text }
+        return node["target"]?.scalarText ?? node["source"]?.scalarText
     }
 
     private static func portIdentity(_ node: MNode) -> String? {

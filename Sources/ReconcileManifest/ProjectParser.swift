@@ -11,11 +11,8 @@ struct ProjectParser {
     let defaultName: String
     var sink: DiagnosticSink { reader.sink }
 
-    static let topLevelKeys = ["name", "services", "volumes", "networks", "version", "x-reconcile"]
+    static let topLevelKeys = ["name", "services", "volumes", "networks", "version", "secrets", "configs", "x-reconcile"]
     static let unsupportedTopLevel: [String: String] = [
-        "secrets": "pass values through `environment` and list them in `x-reconcile.secret_env`",
-        "configs": "bind-mount files with `volumes`",
-        "include": "pass every file to reconcile (`-f a.yml -f b.yml`) or a folder of them",
         "models": "",
     ]
 
@@ -41,6 +38,8 @@ struct ProjectParser {
         }
         var extensions = ProjectExtensions()
         if let node = root["x-reconcile"] { extensions = projectExtensions(node, "x-reconcile") }
+        let secrets = root["secrets"].map { fileObjects($0, .secret) } ?? []
+        let configs = root["configs"].map { fileObjects($0, .config) } ?? []
 
         // Services: every service is checked, only active ones (by profile) are kept.
         var parsed: [ParsedService] = []
@@ -62,7 +61,8 @@ struct ProjectParser {
                            hint: "use letters, digits, `_`, `.` and `-`, starting with a letter or digit")
                 continue
             }
-            if let service = serviceParser.parse(name: entry.key, namePos: entry.keyPos, node: entry.value) {
+            if var service = serviceParser.parse(name: entry.key, namePos: entry.keyPos, node: entry.value) {
+                grantFiles(entry.value, to: &service.service, secrets: secrets, configs: configs)
                 parsed.append(service)
             }
         }
@@ -80,13 +80,18 @@ struct ProjectParser {
         checkCycles(kept)
         checkPorts(kept)
         checkGPUs(kept, inventory: extensions.gpus)
+        checkFileObjects(secrets, .secret, used: kept.map(\.service))
+        checkFileObjects(configs, .config, used: kept.map(\.service))
 
         if kept.contains(where: \.usesDefaultNetwork) && !networks.contains(where: { $0.key == "default" }) {
             networks.append(Network(key: "default", name: Naming.resourceName(project: name ?? "", key: "default")))
         }
         guard let name else { return nil }
-        return Project(
+        var project = Project(
             name: name, services: kept.map(\.service), networks: networks, volumes: volumes, extensions: extensions)
+        project.secrets = secrets.isEmpty ? nil : secrets.map(\.object).sorted { $0.key < $1.key }
+        project.configs = configs.isEmpty ? nil : configs.map(\.object).sorted { $0.key < $1.key }
+        return project
     }
 
     private func isActive(_ service: Service) -> Bool {

@@ -27,12 +27,11 @@ enum ServiceKeys {
         "stop_grace_period", "deploy", "scale", "init", "profiles", "expose", "shm_size", "ipc", "ulimits",
         "tmpfs", "extra_hosts", "hostname", "cap_add", "cap_drop", "pull_policy", "logging", "runtime", "gpus",
         "build", "container_name", "mem_limit", "cpus", "pids_limit", "x-reconcile",
+        "secrets", "configs",
     ]
 
     /// Compose service keys reconcile rejects, with what to do instead.
     static let unsupported: [String: String] = [
-        "secrets": "pass the value in `environment` and list its name in `x-reconcile.secret_env`",
-        "configs": "bind-mount the file with `volumes`",
         "links": "services on a shared network reach each other by service name; use `networks` aliases",
         "external_links": "attach the service to the other container's network with `networks`",
         "network_mode": "use `networks`",
@@ -44,7 +43,6 @@ enum ServiceKeys {
         "cpu_count": "", "cpu_percent": "", "cpu_rt_runtime": "", "cpu_rt_period": "",
         "mem_reservation": "", "mem_swappiness": "", "memswap_limit": "", "oom_kill_disable": "",
         "oom_score_adj": "", "blkio_config": "", "device_cgroup_rules": "", "domainname": "",
-        "extends": "copy the keys into the service, or share them with YAML anchors and `<<` merge keys",
         "group_add": "", "isolation": "", "mac_address": "", "storage_opt": "", "volumes_from": "use named volumes",
         "annotations": "", "attach": "", "credential_spec": "", "develop": "", "post_start": "", "pre_stop": "",
         "label_file": "use `labels`", "models": "", "provider": "", "use_api_socket": "", "driver_opts": "",

@@ -13,6 +13,9 @@ public struct ContainerSpec: Sendable {
     public var extraNetworks: [(name: String, endpoint: EndpointSettings)]
     /// Every network with the endpoint settings of a replica in service (aliases included).
     public var servingEndpoints: [(name: String, endpoint: EndpointSettings)]
+    /// Secrets and configs to write into the container after it is created and before it
+    /// starts (`environment` and `content` sources; `file` sources are bind mounts).
+    public var files: GrantedFiles = GrantedFiles()
 
     public init(
         project: Project, service: Service, replica: Int, name: String, devices: [ReconcileCore.DeviceRequest]? = nil,
@@ -63,6 +66,8 @@ public struct ContainerSpec: Sendable {
         host.mounts = config.mounts.map { mount in
             DockerEngine.Mount(type: mount.type.rawValue, source: mount.source, target: mount.target, readOnly: mount.readOnly)
         }
+        files = GrantedFiles(config: config, project: project)
+        if !files.binds.isEmpty { host.mounts = (host.mounts ?? []) + files.binds }
         if let cpus = config.limits.cpus { host.nanoCpus = Int64(cpus * 1e9) }
         host.memory = config.limits.memoryBytes
         host.pidsLimit = config.limits.pids.map(Int64.init)

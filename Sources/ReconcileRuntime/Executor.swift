@@ -248,8 +248,12 @@ public struct Executor: Sendable {
         try await withStartingSlot { _ = try await createAndStart(spec) }
     }
 
-    /// Creates the container, joins its other networks, and starts it.
+    /// Creates the container, joins its other networks, writes its secret and config
+    /// files, and starts it.
     func createAndStart(_ spec: ContainerSpec) async throws -> String {
+        if let missing = spec.files.unavailable.first {
+            throw ExecutionError("\(missing) has no content at hand: load the manifest that defines it")
+        }
         let created: ContainerCreateResponse
         do {
             created = try await client.createContainer(name: spec.name, spec.request)
@@ -260,6 +264,7 @@ public struct Executor: Sendable {
         for network in spec.extraNetworks {
             try await client.connectNetwork(network.name, container: created.id, endpoint: network.endpoint)
         }
+        try await spec.files.write(into: created.id, client: client)
         _ = try await client.startContainer(created.id)
         return created.id
     }

@@ -131,7 +131,8 @@ public struct Validator: Sendable {
         // The replica's own container, with the benchmark in place of its command: the same
         // environment, mounts, limits and devices. No ports, network, restart or health check.
         let devices = wantsGPUs ? service.devices(placedOn: gpus) : nil
-        var request = ContainerSpec(project: project, service: service, replica: 0, name: "job", devices: devices).request
+        let replica = ContainerSpec(project: project, service: service, replica: 0, name: "job", devices: devices)
+        var request = replica.request
         request.config.image = image
         request.config.entrypoint = spec.image == nil ? nil : request.config.entrypoint
         request.config.cmd = spec.command ?? Self.benchmarkCommand(spec, gpu: !gpus.isEmpty)
@@ -156,6 +157,7 @@ public struct Validator: Sendable {
         let timeout = spec.timeout ?? options.defaultTimeout
         let started = ContinuousClock.now
         do {
+            try await replica.files.write(into: created.id, client: client)
             _ = try await client.startContainer(created.id)
             let exit = try await client.waitContainer(created.id, timeout: .seconds(Int64(timeout.rounded(.up))))
             let chunks = try await client.containerLogs(created.id, tty: false)

@@ -241,14 +241,14 @@ public actor FakeEngine: ContainerEngine {
         case listContainers, inspectContainer, createContainer, startContainer, stopContainer, killContainer
         case removeContainer, renameContainer, pauseContainer, unpauseContainer, waitContainer, containerLogs
         case listNetworks, inspectNetwork, createNetwork, removeNetwork, connectNetwork, disconnectNetwork
-        case listVolumes, inspectVolume, createVolume, removeVolume, inspectImage, events
+        case listVolumes, inspectVolume, createVolume, removeVolume, inspectImage, events, putArchive
 
         /// Whether the call can change the engine's state.
         public var isMutating: Bool {
             switch self {
             case .createContainer, .startContainer, .stopContainer, .killContainer, .removeContainer, .renameContainer,
                 .pauseContainer, .unpauseContainer, .createNetwork, .removeNetwork, .connectNetwork, .disconnectNetwork,
-                .createVolume, .removeVolume:
+                .createVolume, .removeVolume, .putArchive:
                 return true
             default: return false
             }
@@ -646,6 +646,17 @@ public actor FakeEngine: ContainerEngine {
         container.status = "running"
         store(container)
         emit("container", "unpause", container)
+        _ = try answer(lose, ())
+    }
+
+    /// Archives extracted into each container, by container id, in order: the fake keeps the
+    /// bytes and does not unpack them.
+    public private(set) var archives: [String: [(path: String, bytes: [UInt8])]] = [:]
+
+    public func putArchive(_ id: String, path: String, archive: [UInt8], copyUIDGID: Bool) async throws {
+        let lose = try await admit(.putArchive, id)
+        guard let container = find(id) else { throw notFound("container", id) }
+        archives[container.id, default: []].append((path, archive))
         _ = try answer(lose, ())
     }
 

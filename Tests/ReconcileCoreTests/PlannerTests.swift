@@ -274,7 +274,7 @@ struct ConfigHashTests {
         let project = stack()
         let base = ReplicaConfig(service: project.services[0], project: project)
         // A new stored property must be added to hash() and counted here.
-        #expect(Mirror(reflecting: base).children.count == 28)
+        #expect(Mirror(reflecting: base).children.count == 30)
         let mutations: [(String, (inout ReplicaConfig) -> Void)] = [
             ("image", { $0.image = "x" }), ("command", { $0.command = ["x"] }), ("entrypoint", { $0.entrypoint = ["x"] }),
             ("environment", { $0.environment["X"] = "1" }), ("ports", { $0.ports = [PortMapping(target: 1)] }),
@@ -288,6 +288,8 @@ struct ConfigHashTests {
             ("extraHosts", { $0.extraHosts = ["a:1.2.3.4"] }), ("hostname", { $0.hostname = "h" }),
             ("capAdd", { $0.capAdd = ["NET_ADMIN"] }), ("capDrop", { $0.capDrop = ["ALL"] }),
             ("logging", { $0.logging = Logging(driver: "none") }), ("runtime", { $0.runtime = "nvidia" }),
+            ("secrets", { $0.secrets = [MountedFile(name: "s", target: "/run/secrets/s", digest: "00")] }),
+            ("configs", { $0.configs = [MountedFile(name: "c", target: "/c", digest: "00")] }),
         ]
         for (name, mutate) in mutations {
             var changed = base

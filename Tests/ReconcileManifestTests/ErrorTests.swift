@@ -34,10 +34,10 @@ struct ErrorTests {
         let errs = try serviceErrors("privileged: true\nsecrets: [token]\nnetwork_mode: host\nlinks: [db]")
         #expect(errs.count == 4)
         #expect(errs[0].message == "`privileged` is a Compose key that reconcile does not support yet")
-        #expect(errs[1].hint?.contains("secret_env") == true)
-        let top = try errors("services:\n  a: {image: x}\nsecrets:\n  token: {file: ./t}\n")
+        #expect(errs[1].message == "secret `token` is not declared in the top-level `secrets`")
+        let top = try errors("services:\n  a: {image: x}\nmodels:\n  m: {model: ai/x}\n")
         #expect(top.count == 1)
-        #expect(top[0].keyPath == "secrets")
+        #expect(top[0].keyPath == "models")
     }
 
     @Test("all problems are reported together")
