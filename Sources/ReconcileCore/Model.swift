@@ -120,6 +120,9 @@ public struct Service: Sendable, Equatable, Codable {
     /// from history, so a rollback runs exactly the image it ran then, even if the tag has
     /// moved since. Never read from a manifest; not part of the config hash.
     public var pinnedImageID: String?
+    /// Keys passed through to the engine's container configuration (`network_mode`,
+    /// `sysctls`, `cpu_*`, hooks…); nil when the manifest sets none of them.
+    public var options: ContainerOptions?
 
     public init(
         name: String, image: String, command: [String]? = nil, entrypoint: [String]? = nil,

@@ -19,6 +19,9 @@ public struct ObservedState: Sendable, Equatable, Codable {
     /// True when the volumes were read from an engine (a missing external volume is then an
     /// error); nil in a state without them, such as an offline plan's empty host.
     public var volumesListed: Bool?
+    /// The engine's platform and API version, read when the project asks for something that
+    /// depends on them (`platform`, `annotations`, `start_interval`); nil otherwise and offline.
+    public var engine: ObservedEngine?
 
     public init(
         containers: [ObservedContainer] = [], networks: [ObservedNetwork] = [], volumes: [ObservedVolume] = [],

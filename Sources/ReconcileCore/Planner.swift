@@ -4,7 +4,7 @@
 /// (warnings, reasons) or in the thrown `PlanningError`. Objects without the project's
 /// label are never planned on, and volumes are never removed.
 public func plan(desired: Project, observed: ObservedState, options: PlanOptions = .init()) throws -> Plan {
-    var planner = Planner(desired: desired, observed: observed, options: options)
+    var planner = Planner(desired: desired, observed: observed.upgradingLegacyHashes(for: desired), options: options)
     return try planner.run()
 }
 
@@ -53,6 +53,7 @@ struct Planner {
         }
         planOrphans(byService)
         planNetworkPrune()
+        checkEngine()
         if !gpuServices.isEmpty { waitForFreedGPUs() }
         if !problems.isEmpty { throw PlanningError(problems: problems) }
         return Plan(project: desired.name, steps: steps, warnings: warnings, unchanged: unchanged)
@@ -132,6 +133,9 @@ struct Planner {
                     if let next = index[dependency.service] { visit(next, path: path + [services[i].name]) }
                 }
             }
+            for reference in (services[i].options?.serviceReferences ?? []).sorted() {
+                if let next = index[reference] { visit(next, path: path + [services[i].name]) }
+            }
             state[i] = 2
             order.append(i)
         }
@@ -190,7 +194,7 @@ struct Planner {
                 let (ar, br) = (a.state == .running, b.state == .running)
                 if ar != br { return ar }
                 if a.name != b.name {
-                    let expected = Naming.containerName(project: project, service: service.name, replica: replica)
+                    let expected = Naming.containerName(project: project, service: service, replica: replica)
                     if a.name == expected || b.name == expected { return a.name == expected }
                 }
                 if a.created != b.created { return a.created < b.created }
@@ -268,14 +272,16 @@ struct Planner {
         let current = slots.current
         for replica in current.keys.sorted() {
             guard let container = current[replica] else { continue }
-            let name = Naming.containerName(project: desired.name, service: service.name, replica: replica)
+            let name = Naming.containerName(project: desired.name, service: service, replica: replica)
             let resource = "service:\(service.name):\(replica)"
             var want = wanted(replica)
             let detached = missingNetworks(container, service)
             // Named otherwise (retired by a rollout that was killed before its replacement
             // took the name): replaced, so the replica has its name again.
             let misnamed = container.name != name
-            if container.configHash != want.hash || !imageIsCurrent(container) || container.state == .dead || !detached.isEmpty || misnamed {
+            let joined = joinedNetworkReplaced(service)
+            if container.configHash != want.hash || !imageIsCurrent(container) || container.state == .dead || !detached.isEmpty || misnamed
+                || joined != nil {
                 var strategy = rollout
                 if let gpus = want.gpus, !gpus.isEmpty, let gpu {
                     if rollout.strategy == .startFirst, options.preferredGPUs[service.name]?[replica] == gpus,
@@ -299,6 +305,8 @@ struct Planner {
                     reason = "configuration changed"
                 } else if misnamed {
                     reason = "the replica runs as \(container.name), not \(name) (left so by an interrupted rollout)"
+                } else if let joined {
+                    reason = "it shares the network stack of \(joined), which this plan replaces"
                 } else if !detached.isEmpty {
                     reason = "not attached to \(detached.joined(separator: ", ")) (left so by an interrupted rollout)"
                     changes = [FieldChange(field: "networks", from: (container.networks ?? []).joined(separator: ","), to: wantedNetworks(service).joined(separator: ","))]
@@ -334,7 +342,7 @@ struct Planner {
                     PlanStep(
                         resource: "service:\(service.name):\(replica)", action: .create, reason: reason,
                         dependsOn: dependencies, service: service.name, replica: replica,
-                        containerName: Naming.containerName(project: desired.name, service: service.name, replica: replica),
+                        containerName: Naming.containerName(project: desired.name, service: service, replica: replica),
                         configHash: want.hash, gpus: want.gpus)))
         }
         serviceSteps[service.name] = ids
@@ -352,6 +360,9 @@ struct Planner {
         for dependency in service.dependsOn {
             out.formUnion(serviceSteps[dependency.service] ?? [])
         }
+        for reference in service.options?.serviceReferences ?? [] {
+            out.formUnion(serviceSteps[reference] ?? [])
+        }
         return Array(out)
     }
 
@@ -363,6 +374,8 @@ struct Planner {
             blocker = "it publishes fixed host port \(published), which the old and new container cannot both hold"
         } else if service.networks.contains(where: { $0.ipv4Address != nil }) {
             blocker = "it has a fixed IP address"
+        } else if service.options?.sharesNetworkNamespace == true, let mode = service.options?.networkMode {
+            blocker = "it shares a network stack (network_mode: \(mode)), where the old and new container would bind the same ports"
         } else if service.devices.contains(where: { $0.isGPU }), gpuServices[service.name]?.placed != true {
             // Without an inventory nothing says a GPU is spare for the surge.
             blocker = "its GPUs are held by the old container and no spare GPU allows a surge"

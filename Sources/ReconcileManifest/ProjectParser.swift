@@ -16,12 +16,15 @@ struct ProjectParser {
         "secrets": "pass values through `environment` and list them in `x-reconcile.secret_env`",
         "configs": "bind-mount files with `volumes`",
         "include": "pass every file to reconcile (`-f a.yml -f b.yml`) or a folder of them",
-        "models": "",
+    ]
+    static let refusedTopLevel: [String: String] = [
+        "models": "`models` declares models served by Docker Model Runner, a Docker Desktop component this engine does not have",
     ]
 
     func parse(_ root: MNode) -> Project? {
         guard let entries = root.entries else { return nil }
-        reader.checkKeys(entries, "", supported: Self.topLevelKeys, unsupported: Self.unsupportedTopLevel)
+        reader.checkKeys(
+            entries, "", supported: Self.topLevelKeys, unsupported: Self.unsupportedTopLevel, refused: Self.refusedTopLevel)
         if let version = entries.last(where: { $0.key == "version" }) {
             sink.warning(version.keyPos, "version", "`version` is obsolete and ignored", hint: "remove it")
         }
@@ -78,6 +81,7 @@ struct ProjectParser {
             kept.append(service)
         }
         checkCycles(kept)
+        checkReferences(kept, all: allNames, active: activeNames)
         checkPorts(kept)
         checkGPUs(kept, inventory: extensions.gpus)
 

@@ -61,6 +61,12 @@ public struct Observer: Sendable {
         observed.volumes = volumeList.map { ObservedVolume(name: $0.name, labels: $0.labels ?? [:], driver: $0.driver ?? "") }
         observed.volumesListed = true
         observed.images = imageIDs
+        if project.needsEngineFacts {
+            // One more request, only for projects that ask for a platform or for fields of
+            // newer API versions: the planner checks those against the engine.
+            let version = try await client.version()
+            observed.engine = ObservedEngine(os: version.os ?? "linux", arch: version.arch ?? "", apiVersion: version.apiVersion)
+        }
         return observed
     }
 

@@ -165,6 +165,7 @@ actor Rollouts {
                 // replica count, so the next replica's surge may start while this one's old
                 // container stops (as Kubernetes does not count terminating pods as surge).
                 releaseSlot()
+                try await executor.runPreStop(service.options?.preStop ?? [], in: oldID)
                 // Stopping waits out the old container's grace period: the engine's time, no slot.
                 _ = try await client.stopContainer(oldID, timeout: service.stopGracePeriod.map { Int($0.rounded(.up)) })
                 // Only `failure_action: rollback` may want the old container back: set it aside
@@ -187,6 +188,7 @@ actor Rollouts {
                 }
             } else {
                 try await executor.withStartingSlot {
+                    try await executor.runPreStop(service.options?.preStop ?? [], in: oldID)
                     _ = try await client.stopContainer(oldID, timeout: service.stopGracePeriod.map { Int($0.rounded(.up)) })
                     try await Self.retire(oldID, as: retiredName, client: client)
                 }

@@ -99,3 +99,131 @@ struct ConfigHashCompatTests {
         #expect(result.steps.first?.changes.map(\.field) == ["healthcheck.interval"])
     }
 }
+
+@Suite("Container options in the hash and the plan")
+struct ContainerOptionsHashTests {
+    /// One value per field of `ContainerOptions`; the count keeps a new field from being forgotten.
+    static var mutations: [(String, (inout ContainerOptions) -> Void)] { [
+        ("container_name", { $0.containerName = "x" }), ("platform", { $0.platform = "linux/amd64" }),
+        ("network_mode", { $0.networkMode = "host" }), ("volumes_from", { $0.volumesFrom = ["service:a"] }),
+        ("links", { $0.links = ["a"] }), ("external_links", { $0.externalLinks = ["c:a"] }), ("privileged", { $0.privileged = true }),
+        ("devices", { $0.devices = [DeviceMapping(source: "/dev/null")] }), ("sysctls", { $0.sysctls = ["a": "1"] }),
+        ("tty", { $0.tty = true }), ("stdin_open", { $0.stdinOpen = true }), ("read_only", { $0.readOnly = true }),
+        ("security_opt", { $0.securityOpt = ["no-new-privileges"] }), ("pid", { $0.pid = "host" }), ("uts", { $0.uts = "host" }),
+        ("userns_mode", { $0.usernsMode = "host" }), ("cgroup", { $0.cgroup = "host" }), ("cgroup_parent", { $0.cgroupParent = "p" }),
+        ("dns", { $0.dns = ["1.1.1.1"] }), ("dns_search", { $0.dnsSearch = ["x"] }), ("dns_opt", { $0.dnsOpt = ["ndots:1"] }),
+        ("domainname", { $0.domainname = "d" }), ("mac_address", { $0.macAddress = "02:42:ac:11:00:02" }),
+        ("group_add", { $0.groupAdd = ["1"] }), ("cpu_count", { $0.cpuCount = 1 }), ("cpu_percent", { $0.cpuPercent = 1 }),
+        ("cpu_shares", { $0.cpuShares = 1 }), ("cpu_period", { $0.cpuPeriod = 1 }), ("cpu_quota", { $0.cpuQuota = 1 }),
+        ("cpu_rt_runtime", { $0.cpuRtRuntime = 1 }), ("cpu_rt_period", { $0.cpuRtPeriod = 1 }), ("cpuset", { $0.cpuset = "0" }),
+        ("mem_reservation", { $0.memReservation = 1 }), ("mem_swappiness", { $0.memSwappiness = 1 }),
+        ("memswap_limit", { $0.memswapLimit = 1 }), ("oom_kill_disable", { $0.oomKillDisable = true }),
+        ("oom_score_adj", { $0.oomScoreAdj = 1 }), ("blkio_config", { $0.blkio = BlkioConfig(); $0.blkio?.weight = 10 }),
+        ("device_cgroup_rules", { $0.deviceCgroupRules = ["c 1:3 r"] }), ("storage_opt", { $0.storageOpt = ["size": "1G"] }),
+        ("annotations", { $0.annotations = ["a": "b"] }), ("post_start", { $0.postStart = [LifecycleHook(command: ["true"])] }),
+        ("pre_stop", { $0.preStop = [LifecycleHook(command: ["true"])] }),
+    ] }
+
+    @Test("every field of ContainerOptions moves the hash, each to a different one, and is named in the field diff")
+    func everyFieldIsHashed() {
+        let project = pinnedProject()
+        let base = ReplicaConfig(service: project.services[0], project: project)
+        #expect(Mirror(reflecting: ContainerOptions()).children.count == Self.mutations.count)
+        var seen: Set<String> = [base.hash()]
+        for (name, mutate) in Self.mutations {
+            var options = ContainerOptions()
+            mutate(&options)
+            var changed = base
+            changed.options = options
+            let hash = changed.hash()
+            #expect(!seen.contains(hash), "setting \(name) must give a hash of its own")
+            seen.insert(hash)
+            #expect(changed.fields().keys.contains { $0 == name || $0.hasPrefix(name + ".") }, "the field diff names \(name)")
+        }
+        // Options with nothing set are no options: the configuration keeps its hash and label.
+        var empty = base
+        empty.options = ContainerOptions()
+        #expect(empty.hash() == base.hash())
+    }
+
+    @Test("changing a sysctl recreates the replica, and the plan names the key with both values")
+    func sysctlChangeIsNamed() throws {
+        var service = pinnedService()
+        service.devices = []
+        service.options = ContainerOptions()
+        service.options?.sysctls = ["net.core.somaxconn": "1024"]
+        var host = InMemoryHost()
+        host.apply(try plan(desired: pinnedProject(service), observed: host.state), desired: pinnedProject(service))
+        #expect(try plan(desired: pinnedProject(service), observed: host.state).isEmpty)
+        service.options?.sysctls = ["net.core.somaxconn": "2048"]
+        let result = try plan(desired: pinnedProject(service), observed: host.state)
+        #expect(result.steps.map(\.action) == [.recreate])
+        let change = try #require(result.steps.first?.changes.first)
+        #expect(change.field == "sysctls.net.core.somaxconn")
+        #expect(change.from == "\"1024\"" && change.to == "\"2048\"")
+        #expect(PlanText.render(result).contains("sysctls.net.core.somaxconn: \"1024\" → \"2048\""))
+    }
+}
+
+@Suite("Planner and the pass-through keys")
+struct ContainerOptionsPlannerTests {
+    static func project(_ configure: (inout Service, inout Service) -> Void) -> Project {
+        var db = Service(name: "db", image: "postgres:16", networks: [ServiceNetwork(key: "default")])
+        var sidecar = Service(name: "sidecar", image: "busybox")
+        sidecar.options = ContainerOptions()
+        sidecar.options?.networkMode = "service:db"
+        configure(&db, &sidecar)
+        return Project(name: "demo", services: [db, sidecar], networks: [Network(key: "default", name: "demo_default")])
+    }
+
+    @Test("network_mode service:db: created after db, recreated stop-first with db, and named after db's container")
+    func networkModeService() throws {
+        let project = Self.project { _, _ in }
+        let first = try plan(desired: project, observed: .empty)
+        let db = try #require(first.steps.first { $0.resource == "service:db:1" })
+        let sidecar = try #require(first.steps.first { $0.resource == "service:sidecar:1" })
+        #expect(sidecar.dependsOn.contains(db.id))
+        var host = InMemoryHost()
+        host.apply(first, desired: project)
+        #expect(try plan(desired: project, observed: host.state).isEmpty)
+
+        let changed = Self.project { db, _ in db.environment = ["A": "1"] }
+        let second = try plan(desired: changed, observed: host.state)
+        #expect(second.steps.map(\.resource) == ["service:db:1", "service:sidecar:1"])
+        let follow = try #require(second.steps.last)
+        #expect(follow.reason.contains("shares the network stack of demo-db-1"))
+        #expect(follow.strategy == .stopFirst)
+        #expect(follow.dependsOn.contains(second.steps[0].id))
+    }
+
+    @Test("container_name names the replica's container in the plan")
+    func containerName() throws {
+        let project = Self.project { db, _ in db.options = ContainerOptions(); db.options?.containerName = "the-db" }
+        let result = try plan(desired: project, observed: .empty)
+        #expect(result.steps.first { $0.resource == "service:db:1" }?.containerName == "the-db")
+    }
+
+    @Test("the engine's platform and API version: a platform mismatch is a problem naming the service, annotations need 1.43, start_interval warns before 1.44; offline nothing is checked")
+    func engineChecks() throws {
+        let project = Self.project { db, sidecar in
+            db.options = ContainerOptions()
+            db.options?.platform = "linux/arm64"
+            db.options?.annotations = ["a": "b"]
+            sidecar.healthcheck = Healthcheck(test: ["CMD", "true"], startInterval: 1)
+        }
+        #expect(throws: Never.self) { try plan(desired: project, observed: .empty) }
+        var observed = ObservedState.empty
+        observed.engine = ObservedEngine(os: "linux", arch: "amd64", apiVersion: "1.41")
+        let error = try #require(throws: PlanningError.self) { try plan(desired: project, observed: observed) }
+        #expect(error.problems.contains { $0.contains("service db asks for platform linux/arm64, but the engine runs linux/amd64") })
+        #expect(error.problems.contains { $0.contains("annotations need Engine API 1.43; this engine speaks 1.41") })
+
+        observed.engine = ObservedEngine(os: "linux", arch: "aarch64", apiVersion: "1.41")
+        var fine = project
+        fine.services[0].options?.annotations = nil
+        let result = try plan(desired: fine, observed: observed)
+        #expect(result.warnings.contains { $0.contains("service sidecar: healthcheck.start_interval is not sent: it needs Engine API 1.44; this engine speaks 1.41") })
+        observed.engine = ObservedEngine(os: "linux", arch: "arm64", apiVersion: "1.44")
+        #expect(try plan(desired: project, observed: observed).warnings.allSatisfy { !$0.contains("start_interval") })
+    }
+}

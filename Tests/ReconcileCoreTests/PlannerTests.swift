@@ -273,7 +273,7 @@ struct ConfigHashTests {
         let project = stack()
         let base = ReplicaConfig(service: project.services[0], project: project)
         // A new stored property must be added to hash() and counted here.
-        #expect(Mirror(reflecting: base).children.count == 28)
+        #expect(Mirror(reflecting: base).children.count == 29)
         let mutations: [(String, (inout ReplicaConfig) -> Void)] = [
             ("image", { $0.image = "x" }), ("command", { $0.command = ["x"] }), ("entrypoint", { $0.entrypoint = ["x"] }),
             ("environment", { $0.environment["X"] = "1" }), ("ports", { $0.ports = [PortMapping(target: 1)] }),
@@ -287,6 +287,7 @@ struct ConfigHashTests {
             ("extraHosts", { $0.extraHosts = ["a:1.2.3.4"] }), ("hostname", { $0.hostname = "h" }),
             ("capAdd", { $0.capAdd = ["NET_ADMIN"] }), ("capDrop", { $0.capDrop = ["ALL"] }),
             ("logging", { $0.logging = Logging(driver: "none") }), ("runtime", { $0.runtime = "nvidia" }),
+            ("options", { $0.options = ContainerOptions(); $0.options?.tty = true }),
         ]
         for (name, mutate) in mutations {
             var changed = base

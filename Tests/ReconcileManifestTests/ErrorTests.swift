@@ -31,9 +31,10 @@ struct ErrorTests {
 
     @Test("Compose keys reconcile does not support are errors, never silently ignored")
     func unsupportedKeys() throws {
-        let errs = try serviceErrors("privileged: true\nsecrets: [token]\nnetwork_mode: host\nlinks: [db]")
-        #expect(errs.count == 4)
-        #expect(errs[0].message == "`privileged` is a Compose key that reconcile does not support yet")
+        let errs = try serviceErrors("isolation: process\nsecrets: [token]\nprovider: {type: x}")
+        #expect(errs.count == 3)
+        #expect(errs[0].message.hasPrefix("`isolation` chooses the isolation technology of Windows containers"))
+        #expect(errs[1].message == "`secrets` is a Compose key that reconcile does not support yet")
         #expect(errs[1].hint?.contains("secret_env") == true)
         let top = try errors("services:\n  a: {image: x}\nsecrets:\n  token: {file: ./t}\n")
         #expect(top.count == 1)
