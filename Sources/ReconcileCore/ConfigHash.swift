@@ -87,7 +87,7 @@ extension ReplicaConfig {
     /// by an upgrade. Nil when the hashes agree or the configuration uses fields that
     /// encoding did not know.
     public func legacyHash() -> String? {
-        guard healthcheck != nil || logging != nil, options == nil else { return nil }
+        guard healthcheck != nil || logging != nil, options == nil, !ports.contains(where: { $0.publishedEnd != nil }) else { return nil }
         return Self.digest(encoding(legacy: true))
     }
 
@@ -112,6 +112,11 @@ extension ReplicaConfig {
             w.int("published", p.published)
             w.string("host_ip", p.hostIP)
             w.string("protocol", p.proto)
+            if let end = p.publishedEnd {
+                // Only for a range, after a marker no port field starts with.
+                w.bytes.append(0xFF)
+                w.int(end)
+            }
         }
         w.strings("expose", expose)
         w.list("mounts", mounts) { w, m in

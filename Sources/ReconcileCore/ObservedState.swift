@@ -65,6 +65,8 @@ public struct ObservedContainer: Sendable, Equatable, Codable {
     public var exitCode: Int?
     /// Engine names of the networks the container is attached to; nil when not observed.
     public var networks: [String]?
+    /// Host ports the container publishes (target, published, host IP, protocol); nil when not observed.
+    public var ports: [PortMapping]?
 
     public init(
         id: String, name: String, labels: [String: String], image: String, imageID: String = "",

@@ -31,6 +31,8 @@ struct Planner {
     var spareGPUs: [String] = []
     /// Configs and hashes of GPU replicas by service and placement: replicas differ only in their ids.
     var gpuConfigs: [String: (masked: ReplicaConfig, hash: String)] = [:]
+    /// Host ports ("8000/tcp") held by observed containers or given by this plan; nil until first needed.
+    var hostPortsTaken: Set<String>?
 
     init(desired: Project, observed: ObservedState, options: PlanOptions) {
         self.desired = desired
@@ -314,9 +316,12 @@ struct Planner {
                     reason = "image \(service.image) now points to a different image"
                     changes = [FieldChange(field: "image id", from: shortID(container.imageID), to: shortID(wantedImageID ?? ""))]
                 }
+                let ports = portsForReplacement(service, container: container, strategy: strategy)
+                strategy = ports.strategy
                 reason += " (\(strategy.strategy.rawValue): \(strategy.why))"
                 ids.append(
                     add(
+                        hostPorts: ports.ports,
                         PlanStep(
                             resource: resource, action: .recreate, reason: reason, changes: changes, dependsOn: dependencies,
                             service: service.name, replica: replica, containerName: name, containerID: container.id,
@@ -337,8 +342,11 @@ struct Planner {
             var reason = containers.isEmpty && replica == 1 ? "new service" : "replica \(replica) is missing"
             let want = wanted(replica)
             if let gpus = want.gpus { reason += gpus.isEmpty ? " (on CPU)" : " (GPU\(gpus.count == 1 ? "" : "s") \(gpus.joined(separator: ",")))" }
+            let ports = portsForNewReplica(service, replica: replica)
+            if let ports, !ports.isEmpty { reason += " (host port\(ports.count == 1 ? "" : "s") \(ports.map(String.init).joined(separator: ",")))" }
             ids.append(
                 add(
+                    hostPorts: ports,
                     PlanStep(
                         resource: "service:\(service.name):\(replica)", action: .create, reason: reason,
                         dependsOn: dependencies, service: service.name, replica: replica,
@@ -370,7 +378,7 @@ struct Planner {
         let asked = service.updateConfig.order
         if asked == .stopFirst { return (.stopFirst, "update_config.order is stop-first") }
         var blocker: String? = nil
-        if let port = service.ports.first(where: { $0.published != nil }), let published = port.published {
+        if let port = service.ports.first(where: { $0.published != nil && $0.hostRange == nil }), let published = port.published {
             blocker = "it publishes fixed host port \(published), which the old and new container cannot both hold"
         } else if service.networks.contains(where: { $0.ipv4Address != nil }) {
             blocker = "it has a fixed IP address"
@@ -496,8 +504,9 @@ struct Planner {
     }
 
     @discardableResult
-    private mutating func add(_ step: PlanStep) -> Int {
+    private mutating func add(hostPorts: [Int]? = nil, _ step: PlanStep) -> Int {
         var step = step
+        step.hostPorts = hostPorts
         step.id = steps.count
         steps.append(step)
         return step.id

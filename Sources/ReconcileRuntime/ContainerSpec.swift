@@ -20,7 +20,7 @@ public struct ContainerSpec: Sendable {
 
     public init(
         project: Project, service: Service, replica: Int, name: String, devices: [ReconcileCore.DeviceRequest]? = nil,
-        surgeName: String? = nil
+        surgeName: String? = nil, hostPorts: [Int]? = nil
     ) {
         let config = ReplicaConfig(service: service, project: project, devices: devices)
         var labels = config.containerLabels(project: project.name, service: service, replica: replica)
@@ -30,11 +30,18 @@ public struct ContainerSpec: Sendable {
 
         var exposed: [String: EmptyObject] = [:]
         var bindings: [String: [PortBinding]?] = [:]
+        var rangedIndex = 0
         for port in config.ports {
             let key = "\(port.target)/\(port.proto)"
             exposed[key] = EmptyObject()
             var list = (bindings[key] ?? nil) ?? []
-            list.append(PortBinding(hostIp: port.hostIP ?? "", hostPort: port.published.map(String.init) ?? ""))
+            var hostPort = port.published.map(String.init) ?? ""
+            if let range = port.hostRange {
+                // The planner's choice for this replica; without one (a validation job) the engine picks in the range.
+                if let ports = hostPorts, rangedIndex < ports.count { hostPort = String(ports[rangedIndex]) } else { hostPort = "\(range.lowerBound)-\(range.upperBound)" }
+                rangedIndex += 1
+            }
+            list.append(PortBinding(hostIp: port.hostIP ?? "", hostPort: hostPort))
             bindings[key] = list
         }
         for expose in config.expose {

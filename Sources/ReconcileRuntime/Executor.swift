@@ -245,7 +245,8 @@ public struct Executor: Sendable {
     private func createReplica(_ step: PlanStep) async throws {
         guard let (service, replica, name) = target(of: step) else { return }
         try await waitForDependencies(of: service, step: step)
-        let spec = ContainerSpec(project: project, service: service, replica: replica, name: name, devices: devices(step, service))
+        let spec = ContainerSpec(
+            project: project, service: service, replica: replica, name: name, devices: devices(step, service), hostPorts: step.hostPorts)
         try await withStartingSlot { _ = try await createAndStart(spec) }
     }
 

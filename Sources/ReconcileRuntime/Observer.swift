@@ -133,6 +133,11 @@ public struct Observer: Sendable {
             imageID: summary.imageID ?? "", state: state, health: health(fromStatus: summary.status ?? ""),
             created: summary.created ?? 0)
         container.networks = summary.networkSettings?.networks.map { $0.keys.sorted() }
+        container.ports = summary.ports.map { ports in
+            ports.compactMap { port in
+                port.publicPort.map { PortMapping(target: port.privatePort, published: $0, hostIP: port.ip, proto: port.type) }
+            }
+        }
         if let gpus = container.labels[LabelKey.gpus], !gpus.isEmpty {
             container.gpuDeviceIDs = gpus.split(separator: ",").map(String.init)
         }

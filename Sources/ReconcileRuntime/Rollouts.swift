@@ -139,7 +139,8 @@ actor Rollouts {
             if step.strategy == .startFirst {
                 let surge = Naming.surgeName(project: executor.project.name, service: service.name, replica: replica)
                 let spec = ContainerSpec(
-                    project: executor.project, service: service, replica: replica, name: name, devices: devices, surgeName: surge)
+                    project: executor.project, service: service, replica: replica, name: name, devices: devices, surgeName: surge,
+                    hostPorts: step.hostPorts)
                 let newID = try await executor.withStartingSlot { try await executor.createAndStart(spec) }
                 do {
                     try await executor.gate(newID, service: service, step: step)
@@ -192,7 +193,8 @@ actor Rollouts {
                     _ = try await client.stopContainer(oldID, timeout: service.stopGracePeriod.map { Int($0.rounded(.up)) })
                     try await Self.retire(oldID, as: retiredName, client: client)
                 }
-                let spec = ContainerSpec(project: executor.project, service: service, replica: replica, name: name, devices: devices)
+                let spec = ContainerSpec(
+                    project: executor.project, service: service, replica: replica, name: name, devices: devices, hostPorts: step.hostPorts)
                 var newID: String? = nil
                 do {
                     newID = try await executor.withSlot { try await executor.createAndStart(spec) }

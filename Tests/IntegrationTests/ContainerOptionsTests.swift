@@ -119,4 +119,44 @@ struct ContainerOptionsIntegrationTests {
             #expect((applied.stdout + applied.stderr).contains("exited with code 3"))
         }
     }
+
+    @Test("a host port range: three replicas take three ports of it, keep them across applies, and a rollout keeps them in the range")
+    func portRange() async throws {
+        try await ProjectFixture.run("portrange") { f in
+            func stack(_ level: String) -> String {
+                """
+                services:
+                  web:
+                    image: \(ProjectFixture.image1)
+                    command: ["httpd", "-f", "-p", "8080", "-h", "/var/www"]
+                    init: true
+                    environment: {LEVEL: \(level)}
+                    ports: ["127.0.0.1:28400-28404:8080"]
+                    deploy: {replicas: 3}
+                """
+            }
+            func ports() async throws -> [String: Int] {
+                var out: [String: Int] = [:]
+                for (name, summary) in try await f.containers() {
+                    out[name] = summary.ports?.first { $0.privatePort == 8080 }?.publicPort
+                }
+                return out
+            }
+            try f.write(stack("a"))
+            let applied = try f.reconcile("apply", "--yes")
+            #expect(applied.status == 0, "\(applied.stdout)\(applied.stderr)")
+            let first = try await ports()
+            #expect(first == [f.name("web", 1): 28400, f.name("web", 2): 28401, f.name("web", 3): 28402])
+            #expect(try f.reconcile("apply", "--yes").stdout.contains("No changes"))
+            #expect(try await ports() == first)
+
+            try f.write(stack("b"))
+            let rolled = try f.reconcile("apply", "--yes")
+            #expect(rolled.status == 0, "\(rolled.stdout)\(rolled.stderr)")
+            let after = try await ports()
+            #expect(after.count == 3)
+            #expect(Set(after.values).count == 3 && after.values.allSatisfy { (28400...28404).contains($0) }, "\(after)")
+            #expect(try f.reconcile("plan", "--detailed-exitcode").status == 0)
+        }
+    }
 }

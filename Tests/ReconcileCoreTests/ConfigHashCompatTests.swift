@@ -227,3 +227,46 @@ struct ContainerOptionsPlannerTests {
         #expect(try plan(desired: project, observed: observed).warnings.allSatisfy { !$0.contains("start_interval") })
     }
 }
+
+@Suite("Host port ranges for scaled services")
+struct PortRangeTests {
+    static func project(replicas: Int, env: String = "a", range: ClosedRange<Int> = 8000...8004) -> Project {
+        let web = Service(
+            name: "web", image: "busybox", environment: ["E": env],
+            ports: [PortMapping(target: 80, published: range.lowerBound, hostIP: "127.0.0.1", publishedEnd: range.upperBound)],
+            networks: [ServiceNetwork(key: "default")], replicas: replicas)
+        return Project(name: "demo", services: [web], networks: [Network(key: "default", name: "demo_default")])
+    }
+
+    @Test("each replica takes the lowest free port of the range and keeps it; a re-plan changes nothing")
+    func assignAndKeep() throws {
+        var host = InMemoryHost()
+        let first = try plan(desired: Self.project(replicas: 3), observed: host.state)
+        #expect(first.steps.filter { $0.action == .create }.compactMap(\.hostPorts) == [[8000], [8001], [8002]])
+        host.apply(first, desired: Self.project(replicas: 3))
+        #expect(try plan(desired: Self.project(replicas: 3), observed: host.state).isEmpty)
+        // A replica removed by hand comes back on a free port; the others keep theirs.
+        host.state.containers.removeAll { $0.name == "demo-web-2" }
+        let again = try plan(desired: Self.project(replicas: 3), observed: host.state)
+        #expect(again.steps.map(\.resource) == ["service:web:2"])
+        #expect(again.steps.first?.hostPorts == [8001])
+    }
+
+    @Test("a range with spare ports rolls start-first onto spare ports; one without spare ports rolls stop-first on the replica's own port")
+    func rollouts() throws {
+        var host = InMemoryHost()
+        host.apply(try plan(desired: Self.project(replicas: 3), observed: host.state), desired: Self.project(replicas: 3))
+        let changed = try plan(desired: Self.project(replicas: 3, env: "b"), observed: host.state)
+        #expect(changed.steps.map(\.strategy) == [.startFirst, .startFirst, .stopFirst])
+        #expect(changed.steps.map(\.hostPorts) == [[8003], [8004], [8002]])
+        #expect(changed.steps[2].reason.contains("has no free port for a surge"))
+        host.apply(changed, desired: Self.project(replicas: 3, env: "b"))
+        #expect(try plan(desired: Self.project(replicas: 3, env: "b"), observed: host.state).isEmpty)
+
+        var tight = InMemoryHost()
+        let full = Self.project(replicas: 3, range: 8000...8002)
+        tight.apply(try plan(desired: full, observed: tight.state), desired: full)
+        let stop = try plan(desired: Self.project(replicas: 3, env: "b", range: 8000...8002), observed: tight.state)
+        #expect(stop.steps.allSatisfy { $0.strategy == .stopFirst })
+    }
+}

@@ -203,3 +203,16 @@ struct ContainerOptionsTests {
         #expect(web.options?.serviceReferences == ["db", "db"])
     }
 }
+
+@Suite("Host port ranges")
+struct PortRangeManifestTests {
+    @Test("a host range for one container port is one ranged mapping; too few ports for the replicas is an error at the port")
+    func ranges() throws {
+        let s = try loadService("ports: [\"127.0.0.1:8000-8010:80\"]\ndeploy: {replicas: 3}")
+        #expect(s.ports == [PortMapping(target: 80, published: 8000, hostIP: "127.0.0.1", publishedEnd: 8010)])
+        let found = try serviceErrors("ports: [\"8000-8001:80\"]\ndeploy: {replicas: 3}")
+        #expect(found.contains { $0.keyPath == "services.s.ports" && $0.line == 4 && $0.message.contains("has 2 ports for 3 replicas") })
+        let overlap = try errors("services:\n  a:\n    image: x\n    ports: [\"8000-8010:80\"]\n  b:\n    image: x\n    ports: [\"8005:80\"]\n")
+        #expect(overlap.contains { $0.keyPath == "services.b.ports" && $0.message.contains("already published by service a") })
+    }
+}
