@@ -105,6 +105,7 @@ public struct ContainerOptions: Sendable, Equatable, Hashable, Codable {
     public var serviceReferences: [String] {
         var out: [String] = []
         if let service = networkModeService { out.append(service) }
+        if let mode = pid, mode.hasPrefix("service:") { out.append(String(mode.dropFirst("service:".count))) }
         for entry in volumesFrom ?? [] where !entry.hasPrefix("container:") {
             let bare = entry.hasPrefix("service:") ? String(entry.dropFirst("service:".count)) : entry
             if let name = bare.split(separator: ":").first { out.append(String(name)) }

@@ -92,7 +92,12 @@ extension ServiceParser {
         if let node = value("stdin_open") { o.stdinOpen = reader.bool(node, at("stdin_open")) }
         if let node = value("read_only") { o.readOnly = reader.bool(node, at("read_only")) }
         if let node = value("security_opt") { o.securityOpt = nonEmpty(reader.stringList(node, at("security_opt"))) }
-        if let node = value("pid") { o.pid = reader.string(node, at("pid")) }
+        if let node = value("pid") {
+            o.pid = reader.string(node, at("pid"))
+            if let mode = o.pid, mode.hasPrefix("service:") {
+                result.references.append((String(mode.dropFirst("service:".count)), node.pos, at("pid")))
+            }
+        }
         if let node = value("uts") { o.uts = reader.choice(node, at("uts"), ["host"]) }
         if let node = value("userns_mode") { o.usernsMode = reader.string(node, at("userns_mode")) }
         if let node = value("cgroup") { o.cgroup = reader.choice(node, at("cgroup"), ["host", "private"]) }

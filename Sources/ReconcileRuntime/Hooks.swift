@@ -37,6 +37,12 @@ extension Executor {
         service.flatMap { project.service(named: $0)?.options?.preStop } ?? []
     }
 
+    /// Runs the `pre_stop` hooks the manifest gives `service` in a container about to be
+    /// stopped by something other than a plan step (`destroy`).
+    public func runPreStop(ofService service: String?, in container: String) async throws {
+        try await runPreStop(preStopHooks(service), in: container)
+    }
+
     /// Runs `pre_stop` hooks in a container that is running; one already stopped or gone has
     /// nothing to run them in.
     func runPreStop(_ hooks: [LifecycleHook], in container: String) async throws {

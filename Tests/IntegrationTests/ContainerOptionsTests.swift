@@ -25,14 +25,19 @@ func optionsStack(somaxconn: Int = 1024) -> String {
         oom_score_adj: 100
         security_opt: [no-new-privileges:true]
         devices: ["/dev/null:/dev/extra-null:rw"]
+        volumes: [hooks:/hooks]
         post_start:
           - command: ["sh", "-c", "echo started > /tmp/post-start"]
+        pre_stop:
+          - command: ["sh", "-c", "echo stopping >> /hooks/pre-stop"]
       sidecar:
         image: \(ProjectFixture.image1)
         command: ["sleep", "100000"]
         init: true
         network_mode: service:web
         volumes_from: [web:ro]
+    volumes:
+      hooks: {}
     """
 }
 
@@ -80,6 +85,10 @@ struct ContainerOptionsIntegrationTests {
             #expect(changed.status == 0, "\(changed.stdout)\(changed.stderr)")
             let after = try await f.client.inspectContainer(webName)
             #expect(after.id != web.id && after.hostConfig?.sysctls == ["net.core.somaxconn": "2048"])
+            // The old web container ran its pre_stop hook before it was stopped.
+            let read = try await f.client.createExec(webName, ExecCreateRequest(cmd: ["cat", "/hooks/pre-stop"]))
+            let stopped = LogDemultiplexer.demultiplex(try await f.client.startExec(read)).map { String(decoding: $0.bytes, as: UTF8.self) }.joined()
+            #expect(stopped == "stopping\n")
             let newSidecar = try await f.client.inspectContainer(f.name("sidecar", 1))
             #expect(newSidecar.state?.running == true)
             #expect(newSidecar.hostConfig?.networkMode == "container:\(after.id)" || newSidecar.hostConfig?.networkMode == "container:\(webName)")
