@@ -67,6 +67,8 @@ public struct ObservedContainer: Sendable, Equatable, Codable {
     public var networks: [String]?
     /// Host ports the container publishes (target, published, host IP, protocol); nil when not observed.
     public var ports: [PortMapping]?
+    /// The engine's network mode of the container (`container:<id>` for a shared network stack); nil when not observed.
+    public var networkMode: String?
 
     public init(
         id: String, name: String, labels: [String: String], image: String, imageID: String = "",

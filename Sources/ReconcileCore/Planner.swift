@@ -282,8 +282,9 @@ struct Planner {
             // took the name): replaced, so the replica has its name again.
             let misnamed = container.name != name
             let joined = joinedNetworkReplaced(service)
+            let stale = joined == nil ? staleNetworkStack(container, service) : nil
             if container.configHash != want.hash || !imageIsCurrent(container) || container.state == .dead || !detached.isEmpty || misnamed
-                || joined != nil {
+                || joined != nil || stale != nil {
                 var strategy = rollout
                 if let gpus = want.gpus, !gpus.isEmpty, let gpu {
                     if rollout.strategy == .startFirst, options.preferredGPUs[service.name]?[replica] == gpus,
@@ -309,6 +310,8 @@ struct Planner {
                     reason = "the replica runs as \(container.name), not \(name) (left so by an interrupted rollout)"
                 } else if let joined {
                     reason = "it shares the network stack of \(joined), which this plan replaces"
+                } else if let stale {
+                    reason = "it shares the network stack of a container that is gone, not of \(stale) (left so by an interrupted run)"
                 } else if !detached.isEmpty {
                     reason = "not attached to \(detached.joined(separator: ", ")) (left so by an interrupted rollout)"
                     changes = [FieldChange(field: "networks", from: (container.networks ?? []).joined(separator: ","), to: wantedNetworks(service).joined(separator: ","))]

@@ -112,6 +112,20 @@ extension Planner {
         }
     }
 
+    /// The replica 1 container a container of `service` should share its network stack with,
+    /// when the container shares another's (an earlier one, replaced by a run that stopped
+    /// before its dependents followed). Nil when it shares the right one or it is not observed.
+    func staleNetworkStack(_ container: ObservedContainer, _ service: Service) -> String? {
+        guard let other = service.options?.networkModeService, let mode = container.networkMode, mode.hasPrefix("container:"),
+              let target = observed.containers.first(where: {
+                  $0.project == desired.name && $0.service == other && $0.replica == 1 && !$0.isSurge && $0.state != .removing
+              })
+        else { return nil }
+        let reference = String(mode.dropFirst("container:".count))
+        if reference == target.name || (!reference.isEmpty && target.id.hasPrefix(reference)) { return nil }
+        return target.name
+    }
+
     /// True when the container whose network namespace `service` joins (`network_mode:
     /// service:NAME`, replica 1) is created or replaced by this plan: its replicas must be
     /// recreated to join the new one.

@@ -133,6 +133,7 @@ public struct Observer: Sendable {
             imageID: summary.imageID ?? "", state: state, health: health(fromStatus: summary.status ?? ""),
             created: summary.created ?? 0)
         container.networks = summary.networkSettings?.networks.map { $0.keys.sorted() }
+        container.networkMode = summary.networkMode
         container.ports = summary.ports.map { ports in
             ports.compactMap { port in
                 port.publicPort.map { PortMapping(target: port.privatePort, published: $0, hostIP: port.ip, proto: port.type) }

@@ -270,3 +270,21 @@ struct PortRangeTests {
         #expect(stop.steps.allSatisfy { $0.strategy == .stopFirst })
     }
 }
+
+@Suite("network_mode service: after an interrupted run")
+struct StaleNetworkStackTests {
+    @Test("a container left in the network stack of a replaced container is recreated into the current one")
+    func staleStack() throws {
+        let project = ContainerOptionsPlannerTests.project { _, _ in }
+        var host = InMemoryHost()
+        host.apply(try plan(desired: project, observed: host.state), desired: project)
+        let db = try #require(host.state.containers.first { $0.name == "demo-db-1" })
+        let index = try #require(host.state.containers.firstIndex { $0.name == "demo-sidecar-1" })
+        host.state.containers[index].networkMode = "container:\(db.id)"
+        #expect(try plan(desired: project, observed: host.state).isEmpty)
+        host.state.containers[index].networkMode = "container:" + String(repeating: "f", count: 64)
+        let result = try plan(desired: project, observed: host.state)
+        #expect(result.steps.map(\.resource) == ["service:sidecar:1"])
+        #expect(result.steps.first?.reason.contains("not of demo-db-1 (left so by an interrupted run)") == true)
+    }
+}

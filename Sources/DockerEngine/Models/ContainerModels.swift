@@ -552,6 +552,8 @@ public struct ContainerSummary: Decodable, Sendable, Equatable {
     public var status: String?
     public var networkSettings: SummaryNetworkSettings?
     public var mounts: [MountPoint]?
+    /// The container's network mode (`HostConfig.NetworkMode` of the list call).
+    public var networkMode: String?
 
     /// The first name without its leading slash.
     public var name: String? { names.first.map { $0.hasPrefix("/") ? String($0.dropFirst()) : $0 } }
@@ -564,7 +566,12 @@ public struct ContainerSummary: Decodable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case id = "Id", names = "Names", image = "Image", imageID = "ImageID", command = "Command"
         case created = "Created", ports = "Ports", labels = "Labels", state = "State", status = "Status"
-        case networkSettings = "NetworkSettings", mounts = "Mounts"
+        case networkSettings = "NetworkSettings", mounts = "Mounts", hostConfig = "HostConfig"
+    }
+
+    struct SummaryHostConfig: Decodable {
+        var networkMode: String?
+        enum CodingKeys: String, CodingKey { case networkMode = "NetworkMode" }
     }
 
     public init(from decoder: any Decoder) throws {
@@ -581,6 +588,7 @@ public struct ContainerSummary: Decodable, Sendable, Equatable {
         status = try c.decodeIfPresent(String.self, forKey: .status)
         networkSettings = try c.decodeIfPresent(SummaryNetworkSettings.self, forKey: .networkSettings)
         mounts = try c.decodeIfPresent([MountPoint].self, forKey: .mounts)
+        networkMode = try c.decodeIfPresent(SummaryHostConfig.self, forKey: .hostConfig)?.networkMode
     }
 }
 
