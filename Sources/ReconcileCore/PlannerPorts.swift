@@ -46,14 +46,13 @@ extension Planner {
         guard !ranged.isEmpty else { return nil }
         var out: [Int] = []
         for mapping in ranged {
-            guard let port = freePort(mapping), let range = mapping.hostRange else {
+            guard let port = freePort(mapping) else {
                 let range = mapping.hostRange.map { "\($0.lowerBound)-\($0.upperBound)" } ?? "?"
                 problems.append(
                     "service \(service.name) replica \(replica) needs a host port of \(range)/\(mapping.proto), and every port of the range is taken: widen the range or run fewer replicas"
                 )
                 return out
             }
-            _ = range
             out.append(port)
         }
         return out
