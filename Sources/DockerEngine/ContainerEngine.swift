@@ -18,7 +18,7 @@ public protocol ContainerEngine: Sendable {
     // Containers
     func listContainers(all: Bool, filters: DockerFilters) async throws -> [ContainerSummary]
     func inspectContainer(_ id: String) async throws -> ContainerInspect
-    func createContainer(name: String?, _ request: ContainerCreateRequest) async throws -> ContainerCreateResponse
+    func createContainer(name: String?, _ request: ContainerCreateRequest, platform: String?) async throws -> ContainerCreateResponse
     @discardableResult func startContainer(_ id: String) async throws -> Bool
     @discardableResult func stopContainer(_ id: String, timeout: Int?) async throws -> Bool
     func killContainer(_ id: String, signal: String?) async throws
@@ -50,11 +50,27 @@ public protocol ContainerEngine: Sendable {
     // Images
     func inspectImage(_ reference: String) async throws -> ImageInspect
 
+    // Exec (lifecycle hooks)
+    func createExec(_ container: String, _ request: ExecCreateRequest) async throws -> String
+    func startExec(_ id: String, timeout: TimeAmount?) async throws -> [UInt8]
+    func inspectExec(_ id: String) async throws -> ExecInspect
+
+    // System
+    /// The API version requests use (negotiated with the engine).
+    func apiVersion() async throws -> APIVersion
+    func version() async throws -> SystemVersion
+
     // Events
     func events(filters: DockerFilters, since: Date?, until: Date?) async throws -> AsyncThrowingStream<DockerEvent, any Error>
 }
 
 extension ContainerEngine {
+    public func createContainer(name: String?, _ request: ContainerCreateRequest) async throws -> ContainerCreateResponse {
+        try await createContainer(name: name, request, platform: nil)
+    }
+
+    public func startExec(_ id: String) async throws -> [UInt8] { try await startExec(id, timeout: nil) }
+
     public func listContainers(all: Bool = true) async throws -> [ContainerSummary] {
         try await listContainers(all: all, filters: [:])
     }

@@ -22,11 +22,14 @@ extension DockerClient {
 
     /// Creates a container; it is not started.
     ///
-    /// Maps to `POST /containers/create?name=`. A name already in use throws `.status(409)`;
-    /// a missing image throws `.status(404)`.
-    public func createContainer(name: String?, _ request: ContainerCreateRequest) async throws -> ContainerCreateResponse {
+    /// Maps to `POST /containers/create?name=&platform=`. A name already in use throws `.status(409)`;
+    /// a missing image throws `.status(404)`, as does an image that is not there for `platform`.
+    public func createContainer(
+        name: String?, _ request: ContainerCreateRequest, platform: String? = nil
+    ) async throws -> ContainerCreateResponse {
         var query: [(String, String)] = []
         if let name { query.append(("name", name)) }
+        if let platform { query.append(("platform", platform)) }
         return try await post("/containers/create", query: query, body: request)
     }
 

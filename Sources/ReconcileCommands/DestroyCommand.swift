@@ -49,10 +49,13 @@ struct DestroyCommand: AsyncParsableCommand {
         let observed = try await Observer(client: client).observe(project: project)
         var removed: [String] = []
         let grace = Dictionary(project.services.map { ($0.name, $0.stopGracePeriod) }, uniquingKeysWith: { a, _ in a })
+        let hooks = Executor(client: client, project: project)
         try await withThrowingTaskGroup(of: String.self) { group in
             for container in observed.containers where container.project == project.name {
                 group.addTask {
                     let timeout = (grace[container.service ?? ""] ?? nil).map { Int($0.rounded(.up)) }
+                    // `pre_stop` runs before the stop, as `docker compose down` runs it.
+                    try await hooks.runPreStop(ofService: container.service, in: container.id)
                     do {
                         _ = try await client.stopContainer(container.id, timeout: timeout)
                         try await client.removeContainer(container.id, force: true, removeVolumes: false)

@@ -64,7 +64,8 @@ struct StatusReport: Encodable {
         self.project = project.name
         self.observed = observed
         var byService: [String: [ObservedContainer]] = [:]
-        for container in observed.containers where container.project == project.name {
+        // Hashes written by an earlier encoding of the same configuration count as up to date, as in the planner.
+        for container in observed.upgradingLegacyHashes(for: project).containers where container.project == project.name {
             byService[container.service ?? "", default: []].append(container)
         }
         var services: [ServiceStatus] = []

@@ -2,8 +2,8 @@
 ///
 /// Written by hand rather than through `JSONEncoder` because the planner hashes every
 /// service on every pass and the encoder dominated planning time. Fields come in a
-/// fixed order, optional values carry a presence byte and every variable-length value is
-/// length-prefixed, so two different configs never encode to the same bytes. A test changes each stored property in turn and checks the hash moves,
+/// fixed order, optional values carry a presence byte, optional blocks a marker byte, and
+/// every variable-length value is length-prefixed, so two different configs never encode to the same bytes. A test changes each stored property in turn and checks the hash moves,
 /// so a new field cannot be forgotten here silently.
 struct CanonicalWriter {
     var bytes: [UInt8] = []
@@ -79,7 +79,29 @@ struct CanonicalWriter {
 extension ReplicaConfig {
     /// The config hash stored in `io.reconcile.config-hash`: SHA-256 of the canonical
     /// encoding, secret values included so that changing a secret recreates the replica.
-    public func hash() -> String {
+    public func hash() -> String { Self.digest(encoding(legacy: false)) }
+
+    /// The hash an earlier encoding gave this configuration, when it differs from `hash()`:
+    /// that encoding wrote the healthcheck and logging blocks without a presence marker, so
+    /// a container labelled with it has this very configuration and must not be recreated
+    /// by an upgrade. Nil when the hashes agree or the configuration uses fields that
+    /// encoding did not know.
+    public func legacyHash() -> String? {
+        guard healthcheck != nil || logging != nil, options == nil, !ports.contains(where: { $0.publishedEnd != nil }) else { return nil }
+        return Self.digest(encoding(legacy: true))
+    }
+
+    /// Marks an optional block as present. Every field that can follow an optional block
+    /// starts with a byte below 0x80 and a presence byte (0, 1 or 2) or a count, never 0xFF.
+    private static let presentBlock: UInt8 = 0xFF
+
+    private static func digest(_ bytes: [UInt8]) -> String {
+        var hasher = SHA256()
+        bytes.withUnsafeBufferPointer { hasher.update($0) }
+        return hasher.finalize().hexString
+    }
+
+    private func encoding(legacy: Bool) -> [UInt8] {
         var w = CanonicalWriter()
         w.string("image", image)
         w.strings("command", command)
@@ -90,6 +112,11 @@ extension ReplicaConfig {
             w.int("published", p.published)
             w.string("host_ip", p.hostIP)
             w.string("protocol", p.proto)
+            if let end = p.publishedEnd {
+                // Only for a range, after a marker no port field starts with.
+                w.bytes.append(0xFF)
+                w.int(end)
+            }
         }
         w.strings("expose", expose)
         w.list("mounts", mounts) { w, m in
@@ -105,6 +132,7 @@ extension ReplicaConfig {
         }
         w.tag("healthcheck")
         if let h = healthcheck {
+            if !legacy { w.bytes.append(Self.presentBlock) }
             w.strings("test", h.test)
             w.double("interval", h.interval)
             w.double("timeout", h.timeout)
@@ -148,17 +176,21 @@ extension ReplicaConfig {
         w.strings("cap_drop", capDrop)
         w.tag("logging")
         if let logging {
+            if !legacy { w.bytes.append(Self.presentBlock) }
             w.string("driver", logging.driver)
             w.map("options", logging.options)
         }
         w.string("runtime", runtime)
-        // Written only when set, under their own name, so that configurations without
-        // secrets or configs keep the hash they had before these fields existed.
+        // Fields added since are written after everything else and only when set, so a
+        // configuration that does not use them keeps the hash it always had: secrets and
+        // configs under their own name, then the container options after a marker.
         if let secrets { w.mountedFiles("secrets", secrets) }
         if let configs { w.mountedFiles("configs", configs) }
-        var hasher = SHA256()
-        w.bytes.withUnsafeBufferPointer { hasher.update($0) }
-        return hasher.finalize().hexString
+        if let options, !options.isEmpty {
+            w.bytes.append(Self.presentBlock)
+            options.write(into: &w)
+        }
+        return w.bytes
     }
 }
 

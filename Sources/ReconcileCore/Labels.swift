@@ -51,6 +51,13 @@ public enum Naming {
         "\(project)-\(service)-\(replica)"
     }
 
+    /// The name of a replica's container: `container_name` for a service that sets it (it
+    /// has one replica), else "<project>-<service>-<n>".
+    public static func containerName(project: String, service: Service, replica: Int) -> String {
+        if replica == 1, let name = service.options?.containerName { return name }
+        return containerName(project: project, service: service.name, replica: replica)
+    }
+
     /// The temporary name of a start-first surge container for a replica slot.
     public static func surgeName(project: String, service: String, replica: Int) -> String {
         "\(project)-\(service)-\(replica)-next"

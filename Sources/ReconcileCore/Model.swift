@@ -126,6 +126,9 @@ public struct Service: Sendable, Equatable, Codable {
     /// `secrets` and `configs` granted to the service, sorted by target; nil when none.
     public var secrets: [FileGrant]?
     public var configs: [FileGrant]?
+    /// Keys passed through to the engine's container configuration (`network_mode`,
+    /// `sysctls`, `cpu_*`, hooks…); nil when the manifest sets none of them.
+    public var options: ContainerOptions?
 
     public init(
         name: String, image: String, command: [String]? = nil, entrypoint: [String]? = nil,
@@ -193,12 +196,22 @@ public struct PortMapping: Sendable, Equatable, Hashable, Codable {
     public var hostIP: String?
     /// "tcp" or "udp".
     public var proto: String
+    /// The last port of a host port range (`"8000-8010:80"`): each replica takes one free
+    /// port of `published...publishedEnd` and keeps it; nil for a single host port.
+    public var publishedEnd: Int?
 
-    public init(target: Int, published: Int? = nil, hostIP: String? = nil, proto: String = "tcp") {
+    public init(target: Int, published: Int? = nil, hostIP: String? = nil, proto: String = "tcp", publishedEnd: Int? = nil) {
         self.target = target
         self.published = published
         self.hostIP = hostIP
         self.proto = proto
+        self.publishedEnd = publishedEnd
+    }
+
+    /// The host ports a replica may take, for a range; nil for a single or no host port.
+    public var hostRange: ClosedRange<Int>? {
+        guard let published, let publishedEnd, publishedEnd > published else { return nil }
+        return published...publishedEnd
     }
 }
 

@@ -22,6 +22,9 @@ public struct ObservedState: Sendable, Equatable, Codable {
     /// True when the networks were read from an engine (a missing external network is then
     /// an error); nil in a state without them, such as an offline plan's empty host.
     public var networksListed: Bool?
+    /// The engine's platform and API version, read when the project asks for something that
+    /// depends on them (`platform`, `annotations`, `start_interval`); nil otherwise and offline.
+    public var engine: ObservedEngine?
 
     public init(
         containers: [ObservedContainer] = [], networks: [ObservedNetwork] = [], volumes: [ObservedVolume] = [],
@@ -65,6 +68,10 @@ public struct ObservedContainer: Sendable, Equatable, Codable {
     public var exitCode: Int?
     /// Engine names of the networks the container is attached to; nil when not observed.
     public var networks: [String]?
+    /// Host ports the container publishes (target, published, host IP, protocol); nil when not observed.
+    public var ports: [PortMapping]?
+    /// The engine's network mode of the container (`container:<id>` for a shared network stack); nil when not observed.
+    public var networkMode: String?
 
     public init(
         id: String, name: String, labels: [String: String], image: String, imageID: String = "",

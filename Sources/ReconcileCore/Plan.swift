@@ -159,6 +159,9 @@ public struct PlanStep: Sendable, Equatable, Codable {
     public var gpus: [String]?
     /// For network and volume steps: the engine-side name.
     public var engineName: String?
+    /// For create and recreate: the host port each host port range of the service gives this
+    /// replica, in the order of its ranged port mappings.
+    public var hostPorts: [Int]?
 
     public init(
         id: Int = 0, resource: String, action: PlanAction, cause: StepCause, changes: [FieldChange] = [],

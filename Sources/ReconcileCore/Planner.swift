@@ -4,7 +4,7 @@
 /// (warnings, reasons) or in the thrown `PlanningError`. Objects without the project's
 /// label are never planned on, and volumes are never removed.
 public func plan(desired: Project, observed: ObservedState, options: PlanOptions = .init()) throws -> Plan {
-    var planner = Planner(desired: desired, observed: observed, options: options)
+    var planner = Planner(desired: desired, observed: observed.upgradingLegacyHashes(for: desired), options: options)
     return try planner.run()
 }
 
@@ -32,6 +32,8 @@ struct Planner {
     var spareGPUs: [String] = []
     /// Configs and hashes of GPU replicas by service and placement: replicas differ only in their ids.
     var gpuConfigs: [String: (masked: ReplicaConfig, hash: String)] = [:]
+    /// Host ports ("8000/tcp") held by observed containers or given by this plan; nil until first needed.
+    var hostPortsTaken: Set<String>?
 
     init(desired: Project, observed: ObservedState, options: PlanOptions) {
         self.desired = desired
@@ -54,6 +56,7 @@ struct Planner {
         }
         planOrphans(byService)
         planNetworkPrune()
+        checkEngine()
         if !gpuServices.isEmpty { waitForFreedGPUs() }
         if !problems.isEmpty { throw PlanningError(problems: problems) }
         return Plan(
@@ -143,6 +146,9 @@ struct Planner {
                     if let next = index[dependency.service] { visit(next, path: path + [services[i].name]) }
                 }
             }
+            for reference in (services[i].options?.serviceReferences ?? []).sorted() {
+                if let next = index[reference] { visit(next, path: path + [services[i].name]) }
+            }
             state[i] = 2
             order.append(i)
         }
@@ -201,7 +207,7 @@ struct Planner {
                 let (ar, br) = (a.state == .running, b.state == .running)
                 if ar != br { return ar }
                 if a.name != b.name {
-                    let expected = Naming.containerName(project: project, service: service.name, replica: replica)
+                    let expected = Naming.containerName(project: project, service: service, replica: replica)
                     if a.name == expected || b.name == expected { return a.name == expected }
                 }
                 if a.created != b.created { return a.created < b.created }
@@ -279,14 +285,17 @@ struct Planner {
         let current = slots.current
         for replica in current.keys.sorted() {
             guard let container = current[replica] else { continue }
-            let name = Naming.containerName(project: desired.name, service: service.name, replica: replica)
+            let name = Naming.containerName(project: desired.name, service: service, replica: replica)
             let resource = "service:\(service.name):\(replica)"
             var want = wanted(replica)
             let detached = missingNetworks(container, service)
             // Named otherwise (retired by a rollout that was killed before its replacement
             // took the name): replaced, so the replica has its name again.
             let misnamed = container.name != name
-            if container.configHash != want.hash || !imageIsCurrent(container) || container.state == .dead || !detached.isEmpty || misnamed {
+            let joined = joinedNetworkReplaced(service)
+            let stale = joined == nil ? staleNetworkStack(container, service) : nil
+            if container.configHash != want.hash || !imageIsCurrent(container) || container.state == .dead || !detached.isEmpty || misnamed
+                || joined != nil || stale != nil {
                 var strategy = rollout
                 if let gpus = want.gpus, !gpus.isEmpty, let gpu {
                     if rollout.strategy == .startFirst, options.preferredGPUs[service.name]?[replica] == gpus,
@@ -310,6 +319,10 @@ struct Planner {
                     replacement = .configChanged
                 } else if misnamed {
                     replacement = .misnamed(actual: container.name, expected: name)
+                } else if let joined {
+                    replacement = .sharedStackReplaced(container: joined)
+                } else if let stale {
+                    replacement = .sharedStackGone(expected: stale)
                 } else if !detached.isEmpty {
                     replacement = .detached(networks: detached)
                     changes = [FieldChange(field: "networks", from: (container.networks ?? []).joined(separator: ","), to: wantedNetworks(service).joined(separator: ","))]
@@ -317,8 +330,11 @@ struct Planner {
                     replacement = .imageMoved(image: service.image)
                     changes = [FieldChange(field: "image id", from: shortID(container.imageID), to: shortID(wantedImageID ?? ""))]
                 }
+                let ports = portsForReplacement(service, container: container, strategy: strategy)
+                strategy = ports.strategy
                 ids.append(
                     add(
+                        hostPorts: ports.ports,
                         PlanStep(
                             resource: resource, action: .recreate, cause: .replace(replacement, rollout: strategy), changes: changes,
                             dependsOn: dependencies, service: service.name, replica: replica, containerName: name,
@@ -337,14 +353,16 @@ struct Planner {
         // Scale up: fill gaps first, then the next numbers.
         for replica in slots.new {
             let want = wanted(replica)
+            let ports = portsForNewReplica(service, replica: replica)
             let cause: StepCause = containers.isEmpty && replica == 1
-                ? .newService(gpus: want.gpus) : .replicaMissing(replica: replica, gpus: want.gpus)
+                ? .newService(gpus: want.gpus, hostPorts: ports) : .replicaMissing(replica: replica, gpus: want.gpus, hostPorts: ports)
             ids.append(
                 add(
+                    hostPorts: ports,
                     PlanStep(
                         resource: "service:\(service.name):\(replica)", action: .create, cause: cause,
                         dependsOn: dependencies, service: service.name, replica: replica,
-                        containerName: Naming.containerName(project: desired.name, service: service.name, replica: replica),
+                        containerName: Naming.containerName(project: desired.name, service: service, replica: replica),
                         configHash: want.hash, gpus: want.gpus)))
         }
         serviceSteps[service.name] = ids
@@ -362,6 +380,9 @@ struct Planner {
         for dependency in service.dependsOn {
             out.formUnion(serviceSteps[dependency.service] ?? [])
         }
+        for reference in service.options?.serviceReferences ?? [] {
+            out.formUnion(serviceSteps[reference] ?? [])
+        }
         return Array(out)
     }
 
@@ -369,10 +390,12 @@ struct Planner {
         let asked = service.updateConfig.order
         if asked == .stopFirst { return RolloutChoice(.stopFirst, .asked(.stopFirst)) }
         var blocker: RolloutBlocker? = nil
-        if let port = service.ports.first(where: { $0.published != nil }), let published = port.published {
+        if let port = service.ports.first(where: { $0.published != nil && $0.hostRange == nil }), let published = port.published {
             blocker = .fixedHostPort(published)
         } else if service.networks.contains(where: { $0.ipv4Address != nil }) {
             blocker = .fixedIP
+        } else if service.options?.sharesNetworkNamespace == true, let mode = service.options?.networkMode {
+            blocker = .sharedNetworkStack(mode: mode)
         } else if service.devices.contains(where: { $0.isGPU }), gpuServices[service.name]?.placed != true {
             // Without an inventory nothing says a GPU is spare for the surge.
             blocker = .gpusHeld
@@ -495,8 +518,9 @@ struct Planner {
     }
 
     @discardableResult
-    private mutating func add(_ step: PlanStep) -> Int {
+    private mutating func add(hostPorts: [Int]? = nil, _ step: PlanStep) -> Int {
         var step = step
+        step.hostPorts = hostPorts
         step.id = steps.count
         steps.append(step)
         return step.id

@@ -41,6 +41,9 @@ public struct ReplicaConfig: Sendable, Equatable, Codable {
     /// Granted secrets and configs with the digest of their content; nil when none.
     public var secrets: [MountedFile]?
     public var configs: [MountedFile]?
+    /// The pass-through keys; nil when none is set, so such a configuration is labelled and
+    /// hashed as before they existed.
+    public var options: ContainerOptions?
 
     /// The configuration of `service`'s replicas in `project`, with `devices` as placed.
     public init(service: Service, project: Project, devices: [DeviceRequest]? = nil) {
@@ -85,6 +88,7 @@ public struct ReplicaConfig: Sendable, Equatable, Codable {
         runtime = service.runtime
         secrets = MountedFile.list(service.secrets, project.secrets)
         configs = MountedFile.list(service.configs, project.configs)
+        options = service.options.flatMap { $0.isEmpty ? nil : $0 }
     }
 
     /// The value shown where secret values are masked.
@@ -140,6 +144,19 @@ public struct ReplicaConfig: Sendable, Equatable, Codable {
                 }
                 continue
             }
+            if key == "options", let options = value as? [String: Any] {
+                // Flattened: each key reads as the manifest writes it (`sysctls.net.core.somaxconn`).
+                for (option, optionValue) in options {
+                    if let map = optionValue as? [String: Any], ReplicaConfig.splitOptions.contains(option) {
+                        for (subkey, subvalue) in map {
+                            out["\(option).\(subkey)"] = ReplicaConfig.display(subvalue, encoder: encoder)
+                        }
+                    } else {
+                        out[option] = ReplicaConfig.display(optionValue, encoder: encoder)
+                    }
+                }
+                continue
+            }
             if let map = value as? [String: Any], ReplicaConfig.splitFields.contains(key) {
                 for (subkey, subvalue) in map {
                     out["\(field).\(subkey)"] = ReplicaConfig.display(subvalue, encoder: encoder)
@@ -169,6 +186,7 @@ public struct ReplicaConfig: Sendable, Equatable, Codable {
     }
 
     private static let splitFields: Set<String> = ["environment", "labels", "limits", "healthcheck", "logging"]
+    private static let splitOptions: Set<String> = ["sysctls", "storage_opt", "annotations"]
 
     /// Manifest spelling of a field, so a diff reads like the file the user wrote.
     private static func fieldName(_ key: String) -> String {

@@ -6,9 +6,10 @@ public enum StepCause: Sendable, Equatable, Codable {
     case volumeMissing(name: String)
     /// A network the project created that the manifest no longer declares (`--prune`).
     case networkNotInManifest
-    /// The first replica of a service that has none; `gpus` as placed (empty: on CPU).
-    case newService(gpus: [String]?)
-    case replicaMissing(replica: Int, gpus: [String]?)
+    /// The first replica of a service that has none; `gpus` as placed (empty: on CPU), and
+    /// the host ports it takes from a published range.
+    case newService(gpus: [String]?, hostPorts: [Int]? = nil)
+    case replicaMissing(replica: Int, gpus: [String]?, hostPorts: [Int]? = nil)
     /// An existing replica is replaced, and how.
     case replace(Replacement, rollout: RolloutChoice)
     /// An up-to-date container that is not running.
@@ -28,6 +29,10 @@ public enum StepCause: Sendable, Equatable, Codable {
         case detached(networks: [String])
         /// The image reference now points to another image id.
         case imageMoved(image: String)
+        /// `network_mode: service:X`: X's first replica is replaced by this plan.
+        case sharedStackReplaced(container: String)
+        /// `network_mode: service:X`: the container it shares a stack with is gone.
+        case sharedStackGone(expected: String)
     }
 
     public enum StartCause: Sendable, Equatable, Codable {
@@ -48,8 +53,9 @@ public enum StepCause: Sendable, Equatable, Codable {
         case .networkMissing(let name): return "network \(name) does not exist"
         case .volumeMissing(let name): return "volume \(name) does not exist"
         case .networkNotInManifest: return "network is no longer in the manifest"
-        case .newService(let gpus): return "new service" + StepCause.placement(gpus)
-        case .replicaMissing(let replica, let gpus): return "replica \(replica) is missing" + StepCause.placement(gpus)
+        case .newService(let gpus, let ports): return "new service" + StepCause.placement(gpus) + StepCause.ports(ports)
+        case .replicaMissing(let replica, let gpus, let ports):
+            return "replica \(replica) is missing" + StepCause.placement(gpus) + StepCause.ports(ports)
         case .replace(let replacement, let rollout):
             let what: String
             switch replacement {
@@ -60,6 +66,9 @@ public enum StepCause: Sendable, Equatable, Codable {
             case .detached(let networks):
                 what = "not attached to \(networks.joined(separator: ", ")) (left so by an interrupted rollout)"
             case .imageMoved(let image): what = "image \(image) now points to a different image"
+            case .sharedStackReplaced(let container): what = "it shares the network stack of \(container), which this plan replaces"
+            case .sharedStackGone(let expected):
+                what = "it shares the network stack of a container that is gone, not of \(expected) (left so by an interrupted run)"
             }
             return "\(what) (\(rollout.strategy.rawValue): \(rollout.why.text))"
         case .start(.paused): return "container is paused"
@@ -71,6 +80,11 @@ public enum StepCause: Sendable, Equatable, Codable {
         case .scaleDown(let from, let to): return "scale down from \(from) to \(to) replicas"
         case .serviceRemoved(let service): return "service \(service) is no longer in the manifest"
         }
+    }
+
+    private static func ports(_ ports: [Int]?) -> String {
+        guard let ports, !ports.isEmpty else { return "" }
+        return " (host port\(ports.count == 1 ? "" : "s") \(ports.map(String.init).joined(separator: ",")))"
     }
 
     private static func placement(_ gpus: [String]?) -> String {
@@ -103,6 +117,10 @@ public indirect enum RolloutWhy: Sendable, Equatable, Codable {
     case revisionGPUsFree(gpus: [String])
     /// GPU services: the base reason, and what happens to the GPUs.
     case gpu(base: RolloutWhy, GPURollout)
+    /// A published host port range: the surge takes these free ports of it.
+    case surgeOnFreePorts(base: RolloutWhy, ports: [Int])
+    /// A published host port range with no free port for a surge.
+    case noFreePortInRange(ranges: String)
 
     public enum GPURollout: Sendable, Equatable, Codable {
         /// Stop-first anyway: the replica stays on the GPUs it holds.
@@ -122,6 +140,10 @@ public indirect enum RolloutWhy: Sendable, Equatable, Codable {
         case .asked(let strategy): return "update_config.order is \(strategy.rawValue)"
         case .noBlocker: return "no fixed port or device prevents a surge"
         case .blocked(let blocker, let asked): return (asked ? "start-first is impossible: " : "") + blocker.text
+        case .surgeOnFreePorts(let base, let ports):
+            return base.text + "; the new container takes free host port \(ports.map(String.init).joined(separator: ",")) of its range"
+        case .noFreePortInRange(let ranges):
+            return "its host port range \(ranges) has no free port for a surge; replaced in place on its own port"
         case .revisionGPUsFree(let gpus):
             return "GPU \(gpus.joined(separator: ",")) (the revision's) is free, so the new container starts there"
         case .gpu(let base, let gpu):
@@ -157,12 +179,16 @@ public enum RolloutBlocker: Sendable, Equatable, Codable {
     case fixedHostPort(Int)
     case fixedIP
     case gpusHeld
+    /// `network_mode: service:…` or `container:…`.
+    case sharedNetworkStack(mode: String)
 
     public var text: String {
         switch self {
         case .fixedHostPort(let port): return "it publishes fixed host port \(port), which the old and new container cannot both hold"
         case .fixedIP: return "it has a fixed IP address"
         case .gpusHeld: return "its GPUs are held by the old container and no spare GPU allows a surge"
+        case .sharedNetworkStack(let mode):
+            return "it shares a network stack (network_mode: \(mode)), where the old and new container would bind the same ports"
         }
     }
 }

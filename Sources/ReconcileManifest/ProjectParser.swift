@@ -12,13 +12,15 @@ struct ProjectParser {
     var sink: DiagnosticSink { reader.sink }
 
     static let topLevelKeys = ["name", "services", "volumes", "networks", "version", "secrets", "configs", "x-reconcile"]
-    static let unsupportedTopLevel: [String: String] = [
-        "models": "",
+    static let unsupportedTopLevel: [String: String] = [:]
+    static let refusedTopLevel: [String: String] = [
+        "models": "`models` declares models served by Docker Model Runner, a Docker Desktop component this engine does not have",
     ]
 
     func parse(_ root: MNode) -> Project? {
         guard let entries = root.entries else { return nil }
-        reader.checkKeys(entries, "", supported: Self.topLevelKeys, unsupported: Self.unsupportedTopLevel)
+        reader.checkKeys(
+            entries, "", supported: Self.topLevelKeys, unsupported: Self.unsupportedTopLevel, refused: Self.refusedTopLevel)
         if let version = entries.last(where: { $0.key == "version" }) {
             sink.warning(version.keyPos, "version", "`version` is obsolete and ignored", hint: "remove it")
         }
@@ -78,6 +80,7 @@ struct ProjectParser {
             kept.append(service)
         }
         checkCycles(kept)
+        checkReferences(kept, all: allNames, active: activeNames)
         checkPorts(kept)
         checkGPUs(kept, inventory: extensions.gpus)
         checkFileObjects(secrets, .secret, used: kept.map(\.service))
@@ -337,7 +340,13 @@ struct ProjectParser {
                 guard let published = mapping.published else { continue }
                 let pos = index < parsed.portPositions.count ? parsed.portPositions[index] : parsed.namePos
                 let path = "services.\(service.name).ports"
-                if service.replicas > 1 {
+                let hostPorts = mapping.hostRange ?? published...published
+                if let range = mapping.hostRange {
+                    if service.replicas > range.count {
+                        sink.error(pos, path, "the host port range \(range.lowerBound)-\(range.upperBound) has \(range.count) ports for \(service.replicas) replicas",
+                                   hint: "widen the range to at least \(service.replicas) ports, or run fewer replicas")
+                    }
+                } else if service.replicas > 1 {
                     sink.error(pos, path, "host port \(published) is published by a service with \(service.replicas) replicas; only one container can bind it",
                                hint: "leave the host port out (e.g. `\"\(mapping.target)\"`) so the engine picks one per replica, or use one replica")
                 }
@@ -346,10 +355,12 @@ struct ProjectParser {
                     return a == b || wild.contains(a ?? "") || wild.contains(b ?? "")
                 }
                 if let other = claims.first(where: {
-                    $0.mapping.published == published && $0.mapping.proto == mapping.proto && overlaps($0.mapping.hostIP, mapping.hostIP)
+                    let theirs = $0.mapping.hostRange ?? ($0.mapping.published ?? 0)...($0.mapping.published ?? 0)
+                    return theirs.overlaps(hostPorts) && $0.mapping.proto == mapping.proto && overlaps($0.mapping.hostIP, mapping.hostIP)
                 }) {
                     let owner = other.service == service.name ? "this service" : "service \(other.service)"
-                    sink.error(pos, path, "host port \(published)/\(mapping.proto) is already published by \(owner) (\(other.pos.file):\(other.pos.line))",
+                    let what = hostPorts.count == 1 ? "host port \(published)" : "host ports \(hostPorts.lowerBound)-\(hostPorts.upperBound)"
+                    sink.error(pos, path, "\(what)/\(mapping.proto) \(hostPorts.count == 1 ? "is" : "overlap ports") already published by \(owner) (\(other.pos.file):\(other.pos.line))",
                                hint: "use another host port")
                     continue
                 }

@@ -16,10 +16,15 @@ struct Reader {
     /// reconcile does not implement; `x-*` keys are extension fields and ignored.
     func checkKeys(
         _ entries: [MEntry], _ path: String, supported: [String], unsupported: [String: String] = [:],
-        extensions: Bool = true
+        refused: [String: String] = [:], extensions: Bool = true
     ) {
         for entry in entries {
             if supported.contains(entry.key) { continue }
+            if let reason = refused[entry.key] {
+                // A Compose key that cannot work with this engine or tool: the reason is the message.
+                sink.error(entry.keyPos, Self.join(path, entry.key), reason)
+                continue
+            }
             if extensions && entry.key.hasPrefix("x-") {
                 // Extension fields are ignored, so a misspelled `x-reconcile` would silently do nothing.
                 if supported.contains("x-reconcile"), Values.editDistance(entry.key, "x-reconcile") <= 2 {

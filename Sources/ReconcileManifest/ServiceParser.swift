@@ -18,6 +18,8 @@ struct ParsedService {
     var replicasPos: Position?
     var devicePositions: [Position]
     var usesDefaultNetwork: Bool
+    /// Services named by `network_mode: service:`, `volumes_from` and `links`, with where.
+    var references: [(service: String, pos: Position, path: String)] = []
 }
 
 enum ServiceKeys {
@@ -26,28 +28,12 @@ enum ServiceKeys {
         "depends_on", "healthcheck", "restart", "labels", "working_dir", "user", "stop_signal",
         "stop_grace_period", "deploy", "scale", "init", "profiles", "expose", "shm_size", "ipc", "ulimits",
         "tmpfs", "extra_hosts", "hostname", "cap_add", "cap_drop", "pull_policy", "logging", "runtime", "gpus",
-        "build", "container_name", "mem_limit", "cpus", "pids_limit", "x-reconcile",
-        "secrets", "configs",
-    ]
+        "build", "mem_limit", "cpus", "pids_limit", "x-reconcile", "secrets", "configs",
+    ] + ServiceOptionKeys.supported
 
-    /// Compose service keys reconcile rejects, with what to do instead.
-    static let unsupported: [String: String] = [
-        "links": "services on a shared network reach each other by service name; use `networks` aliases",
-        "external_links": "attach the service to the other container's network with `networks`",
-        "network_mode": "use `networks`",
-        "devices": "for GPUs use `deploy.resources.reservations.devices` or `gpus`",
-        "privileged": "", "pid": "", "sysctls": "", "dns": "", "dns_search": "", "dns_opt": "",
-        "platform": "pull or tag the image for this host's platform and use `image`",
-        "read_only": "", "tty": "", "stdin_open": "", "security_opt": "", "userns_mode": "", "uts": "",
-        "cgroup": "", "cgroup_parent": "", "cpu_shares": "", "cpu_quota": "", "cpu_period": "", "cpuset": "",
-        "cpu_count": "", "cpu_percent": "", "cpu_rt_runtime": "", "cpu_rt_period": "",
-        "mem_reservation": "", "mem_swappiness": "", "memswap_limit": "", "oom_kill_disable": "",
-        "oom_score_adj": "", "blkio_config": "", "device_cgroup_rules": "", "domainname": "",
-        "group_add": "", "isolation": "", "mac_address": "", "storage_opt": "", "volumes_from": "use named volumes",
-        "annotations": "", "attach": "", "credential_spec": "", "develop": "", "post_start": "", "pre_stop": "",
-        "label_file": "use `labels`", "models": "", "provider": "", "use_api_socket": "", "driver_opts": "",
-        "lifecycle": "",
-    ]
+    /// Compose service keys reconcile rejects, with what to do instead (none today: the keys
+    /// refused for a reason true of this engine are in `ServiceOptionKeys.refused`).
+    static let unsupported: [String: String] = [:]
 }
 
 struct ServiceParser {
@@ -58,7 +44,9 @@ struct ServiceParser {
     func parse(name: String, namePos: Position, node: MNode) -> ParsedService? {
         let path = "services.\(name)"
         guard let entries = reader.map(node, path) else { return nil }
-        reader.checkKeys(entries, path, supported: ServiceKeys.supported, unsupported: ServiceKeys.unsupported)
+        reader.checkKeys(
+            entries, path, supported: ServiceKeys.supported, unsupported: ServiceKeys.unsupported,
+            refused: ServiceOptionKeys.refused)
         func value(_ key: String) -> MNode? { entries.last { $0.key == key }?.value }
         func at(_ key: String) -> String { "\(path).\(key)" }
 
@@ -66,12 +54,6 @@ struct ServiceParser {
             service: Service(name: name, image: ""), namePos: namePos, portPositions: [], dependencyPositions: [:],
             replicasPos: nil, devicePositions: [], usesDefaultNetwork: false)
         var service = result.service
-
-        if let entry = entries.last(where: { $0.key == "container_name" }) {
-            sink.error(
-                entry.keyPos, at("container_name"), "`container_name` is not supported: reconcile names replicas itself (<project>-<service>-<n>)",
-                hint: "remove `container_name`; other services reach this one by its service name")
-        }
 
         // image and build
         let image = value("image").flatMap { reader.string($0, at("image")) }
@@ -168,6 +150,8 @@ struct ServiceParser {
         if let node = value("logging") { service.logging = logging(node, at("logging")) }
         if let node = value("runtime") { service.runtime = reader.string(node, at("runtime")) }
 
+        containerOptions(entries, path, service: &service, result: &result)
+
         // Replicas, resources, devices and update policies.
         var deployReplicas: Int?
         var legacy = ResourceLimits()
@@ -229,6 +213,8 @@ struct ServiceParser {
             tmpfs: service.tmpfs, extraHosts: service.extraHosts, hostname: service.hostname, capAdd: service.capAdd,
             capDrop: service.capDrop, pullPolicy: service.pullPolicy, logging: service.logging,
             runtime: service.runtime, extensions: service.extensions)
+        result.service.options = service.options
+        checkOptionsAgainstReplicas(entries, path, service: result.service)
         return result
     }
 

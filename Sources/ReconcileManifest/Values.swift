@@ -145,10 +145,18 @@ enum Values {
     static func expand(
         targets: ClosedRange<Int>, published: ClosedRange<Int>?, hostIP: String?, proto: String, text: String
     ) -> PortResult {
+        if let published, targets.count == 1, published.count > 1 {
+            // A host range for one container port: each replica takes a free port of it.
+            return .ok([
+                PortMapping(
+                    target: targets.lowerBound, published: published.lowerBound, hostIP: hostIP, proto: proto,
+                    publishedEnd: published.upperBound)
+            ])
+        }
         if let published, published.count != targets.count {
             return .failure(
                 "port `\(text)` maps \(published.count) host port(s) to \(targets.count) container port(s)",
-                hint: "give host and container ranges of the same size; reconcile does not let the engine pick a port from a host range")
+                hint: "give host and container ranges of the same size, or a host range for one container port")
         }
         let mappings = targets.enumerated().map { offset, target in
             PortMapping(

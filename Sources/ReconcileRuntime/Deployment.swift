@@ -258,7 +258,7 @@ public struct Readiness: Sendable {
             }
             pending = services.flatMap { service -> [String] in
                 (0..<max(service.replicas, 0)).compactMap { index in
-                    let name = Naming.containerName(project: project.name, service: service.name, replica: index + 1)
+                    let name = Naming.containerName(project: project.name, service: service, replica: index + 1)
                     guard let container = state.containers.first(where: { $0.name == name }) else { return name }
                     return container.state == .running && container.health != .starting && container.health != .unhealthy ? nil : name
                 }

@@ -217,6 +217,7 @@ public struct Executor: Sendable {
     private func removeContainer(_ step: PlanStep) async throws {
         guard let id = step.containerID else { return }
         let grace = step.service.flatMap { project.service(named: $0)?.stopGracePeriod }
+        try await runPreStop(preStopHooks(step.service), in: id)
         try await stopAndRemove(id, grace: grace)
     }
 
@@ -244,7 +245,8 @@ public struct Executor: Sendable {
     private func createReplica(_ step: PlanStep) async throws {
         guard let (service, replica, name) = target(of: step) else { return }
         try await waitForDependencies(of: service, step: step)
-        let spec = ContainerSpec(project: project, service: service, replica: replica, name: name, devices: devices(step, service))
+        let spec = ContainerSpec(
+            project: project, service: service, replica: replica, name: name, devices: devices(step, service), hostPorts: step.hostPorts)
         try await withStartingSlot { _ = try await createAndStart(spec) }
     }
 
@@ -254,9 +256,11 @@ public struct Executor: Sendable {
         if let missing = spec.files.unavailable.first {
             throw ExecutionError("\(missing) has no content at hand: load the manifest that defines it")
         }
+        var spec = spec
+        try spec.adapt(to: try await client.apiVersion())
         let created: ContainerCreateResponse
         do {
-            created = try await client.createContainer(name: spec.name, spec.request)
+            created = try await client.createContainer(name: spec.name, spec.request, platform: spec.platform)
         } catch where error.isDockerNotFound {
             throw ExecutionError(
                 "image \(spec.request.config.image ?? "?") not found on this host: build it or pull it first (\(Executor.describe(error)))")
@@ -266,6 +270,7 @@ public struct Executor: Sendable {
         }
         try await spec.files.write(into: created.id, client: client)
         _ = try await client.startContainer(created.id)
+        try await runHooks(spec.postStart, in: created.id, kind: "post_start")
         return created.id
     }
 
@@ -277,7 +282,7 @@ public struct Executor: Sendable {
 
     func target(of step: PlanStep) -> (Service, Int, String)? {
         guard let name = step.service, let service = project.service(named: name), let replica = step.replica else { return nil }
-        return (service, replica, step.containerName ?? Naming.containerName(project: project.name, service: name, replica: replica))
+        return (service, replica, step.containerName ?? Naming.containerName(project: project.name, service: service, replica: replica))
     }
 
     // MARK: gates
@@ -287,7 +292,7 @@ public struct Executor: Sendable {
         for dependency in service.dependsOn where dependency.condition != .started {
             guard let other = project.service(named: dependency.service), other.replicas > 0 else { continue }
             for replica in 1...other.replicas {
-                let name = Naming.containerName(project: project.name, service: other.name, replica: replica)
+                let name = Naming.containerName(project: project.name, service: other, replica: replica)
                 emit(.stepProgress(step, "waiting for \(name) to be \(dependency.condition == .healthy ? "healthy" : "completed")"))
                 try await waitFor(name, condition: dependency.condition)
             }

@@ -62,6 +62,12 @@ public struct Observer: Sendable {
         observed.volumesListed = true
         observed.networksListed = true
         observed.images = imageIDs
+        if project.needsEngineFacts {
+            // One more request, only for projects that ask for a platform or for fields of
+            // newer API versions: the planner checks those against the engine.
+            let version = try await client.version()
+            observed.engine = ObservedEngine(os: version.os ?? "linux", arch: version.arch ?? "", apiVersion: version.apiVersion)
+        }
         return observed
     }
 
@@ -144,6 +150,12 @@ public struct Observer: Sendable {
             imageID: summary.imageID ?? "", state: state, health: health(fromStatus: summary.status ?? ""),
             created: summary.created ?? 0)
         container.networks = summary.networkSettings?.networks.map { $0.keys.sorted() }
+        container.networkMode = summary.networkMode
+        container.ports = summary.ports.map { ports in
+            ports.compactMap { port in
+                port.publicPort.map { PortMapping(target: port.privatePort, published: $0, hostIP: port.ip, proto: port.type) }
+            }
+        }
         if let gpus = container.labels[LabelKey.gpus], !gpus.isEmpty {
             container.gpuDeviceIDs = gpus.split(separator: ",").map(String.init)
         }

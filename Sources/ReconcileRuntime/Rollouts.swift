@@ -124,7 +124,8 @@ actor Rollouts {
             if step.strategy == .startFirst {
                 let surge = Naming.surgeName(project: executor.project.name, service: service.name, replica: replica)
                 let spec = ContainerSpec(
-                    project: executor.project, service: service, replica: replica, name: name, devices: devices, surgeName: surge)
+                    project: executor.project, service: service, replica: replica, name: name, devices: devices, surgeName: surge,
+                    hostPorts: step.hostPorts)
                 let newID = try await executor.withStartingSlot { try await executor.createAndStart(spec) }
                 do {
                     try await executor.gate(newID, gate(of: service.name), step: step)
@@ -150,6 +151,7 @@ actor Rollouts {
                 // replica count, so the next replica's surge may start while this one's old
                 // container stops (as Kubernetes does not count terminating pods as surge).
                 releaseSlot()
+                try await executor.runPreStop(service.options?.preStop ?? [], in: oldID)
                 // Stopping waits out the old container's grace period: the engine's time, no slot.
                 // An old container already gone (removed by someone, or by its `--rm`) has
                 // nothing left to stop or keep: the replacement simply takes its name.
@@ -179,10 +181,12 @@ actor Rollouts {
                 }
             } else {
                 try await executor.withStartingSlot {
+                    try await executor.runPreStop(service.options?.preStop ?? [], in: oldID)
                     _ = try await client.stopContainer(oldID, timeout: service.stopGracePeriod.map { Int($0.rounded(.up)) })
                     try await Self.retire(oldID, as: retiredName, client: client)
                 }
-                let spec = ContainerSpec(project: executor.project, service: service, replica: replica, name: name, devices: devices)
+                let spec = ContainerSpec(
+                    project: executor.project, service: service, replica: replica, name: name, devices: devices, hostPorts: step.hostPorts)
                 var newID: String? = nil
                 do {
                     newID = try await executor.withSlot { try await executor.createAndStart(spec) }

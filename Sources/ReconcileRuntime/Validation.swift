@@ -97,7 +97,7 @@ public struct Validator: Sendable {
         for summary in try await client.listContainers(all: false, filters: filters) {
             guard let container = try await Observer.container(from: summary, client: client), !container.isSurge,
                   let replica = container.replica,
-                  container.name == Naming.containerName(project: project.name, service: service.name, replica: replica)
+                  container.name == Naming.containerName(project: project.name, service: service, replica: replica)
             else { continue }
             out.append(container)
         }

@@ -242,13 +242,14 @@ public actor FakeEngine: ContainerEngine {
         case removeContainer, renameContainer, pauseContainer, unpauseContainer, waitContainer, containerLogs
         case listNetworks, inspectNetwork, createNetwork, removeNetwork, connectNetwork, disconnectNetwork
         case listVolumes, inspectVolume, createVolume, removeVolume, inspectImage, events, putArchive
+        case createExec, startExec, inspectExec
 
         /// Whether the call can change the engine's state.
         public var isMutating: Bool {
             switch self {
             case .createContainer, .startContainer, .stopContainer, .killContainer, .removeContainer, .renameContainer,
                 .pauseContainer, .unpauseContainer, .createNetwork, .removeNetwork, .connectNetwork, .disconnectNetwork,
-                .createVolume, .removeVolume, .putArchive:
+                .createVolume, .removeVolume, .putArchive, .createExec, .startExec:
                 return true
             default: return false
             }
@@ -517,7 +518,7 @@ public actor FakeEngine: ContainerEngine {
                 networkSettings: NetworkSettings(networks: endpoints(container))))
     }
 
-    public func createContainer(name: String?, _ request: ContainerCreateRequest) async throws -> ContainerCreateResponse {
+    public func createContainer(name: String?, _ request: ContainerCreateRequest, platform: String?) async throws -> ContainerCreateResponse {
         let lose = try await admit(.createContainer, name ?? "")
         let path = "/containers/create"
         if let name {
@@ -647,6 +648,48 @@ public actor FakeEngine: ContainerEngine {
         store(container)
         emit("container", "unpause", container)
         _ = try answer(lose, ())
+    }
+
+    // MARK: exec and system
+
+    /// Exit code of every exec (lifecycle hooks); the fake runs nothing.
+    public var execExitCode = 0
+    /// Commands exec'd, by container id, in order.
+    public private(set) var execs: [String: [[String]]] = [:]
+    private var execTargets: [String: String] = [:]
+
+    public func setExecExitCode(_ code: Int) { execExitCode = code }
+
+    public func createExec(_ container: String, _ request: ExecCreateRequest) async throws -> String {
+        let lose = try await admit(.createExec, container)
+        guard let found = find(container) else { throw notFound("container", container) }
+        guard found.status == "running" else {
+            throw status(409, "Container \(found.id) is not running", "/containers/\(container)/exec")
+        }
+        let id = "exec-\(execTargets.count + 1)"
+        execTargets[id] = found.id
+        execs[found.id, default: []].append(request.cmd)
+        return try answer(lose, id)
+    }
+
+    public func startExec(_ id: String, timeout: TimeAmount?) async throws -> [UInt8] {
+        let lose = try await admit(.startExec, id)
+        guard execTargets[id] != nil else { throw notFound("exec instance", id) }
+        return try answer(lose, [])
+    }
+
+    public func inspectExec(_ id: String) async throws -> ExecInspect {
+        let lose = try await admit(.inspectExec, id)
+        guard execTargets[id] != nil else { throw notFound("exec instance", id) }
+        let json = #"{"Running": false, "ExitCode": \#(execExitCode)}"#
+        return try answer(lose, try JSONDecoder().decode(ExecInspect.self, from: Data(json.utf8)))
+    }
+
+    public func apiVersion() async throws -> APIVersion { APIVersion(1, 41) }
+
+    public func version() async throws -> SystemVersion {
+        let json = #"{"Version": "20.10.24", "ApiVersion": "1.41", "MinAPIVersion": "1.12", "Os": "linux", "Arch": "amd64"}"#
+        return try JSONDecoder().decode(SystemVersion.self, from: Data(json.utf8))
     }
 
     /// Archives extracted into each container, by container id, in order: the fake keeps the

@@ -47,6 +47,15 @@ public struct InMemoryHost: Sendable {
                         image: service.image, imageID: state.images[service.image] ?? "", state: .running,
                         gpuDeviceIDs: labels[LabelKey.gpus].map { $0.split(separator: ",").map(String.init) } ?? [],
                         networks: service.networks.compactMap { desired.network(key: $0.key)?.name }.sorted()))
+                // Published ports as the engine binds them: fixed ones as declared, ranged ones as planned.
+                var ranged = (step.hostPorts ?? [])[...]
+                state.containers[state.containers.count - 1].ports = service.ports.compactMap { port in
+                    guard port.published != nil else { return nil }
+                    var bound = port
+                    bound.publishedEnd = nil
+                    if port.hostRange != nil { bound.published = ranged.popFirst() }
+                    return bound
+                }
             }
         }
     }

@@ -274,7 +274,7 @@ struct ConfigHashTests {
         let project = stack()
         let base = ReplicaConfig(service: project.services[0], project: project)
         // A new stored property must be added to hash() and counted here.
-        #expect(Mirror(reflecting: base).children.count == 30)
+        #expect(Mirror(reflecting: base).children.count == 31)
         let mutations: [(String, (inout ReplicaConfig) -> Void)] = [
             ("image", { $0.image = "x" }), ("command", { $0.command = ["x"] }), ("entrypoint", { $0.entrypoint = ["x"] }),
             ("environment", { $0.environment["X"] = "1" }), ("ports", { $0.ports = [PortMapping(target: 1)] }),
@@ -290,6 +290,7 @@ struct ConfigHashTests {
             ("logging", { $0.logging = Logging(driver: "none") }), ("runtime", { $0.runtime = "nvidia" }),
             ("secrets", { $0.secrets = [MountedFile(name: "s", target: "/run/secrets/s", digest: "00")] }),
             ("configs", { $0.configs = [MountedFile(name: "c", target: "/c", digest: "00")] }),
+            ("options", { $0.options = ContainerOptions(); $0.options?.tty = true }),
         ]
         for (name, mutate) in mutations {
             var changed = base

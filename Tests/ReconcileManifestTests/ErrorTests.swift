@@ -31,9 +31,9 @@ struct ErrorTests {
 
     @Test("Compose keys reconcile does not support are errors, never silently ignored")
     func unsupportedKeys() throws {
-        let errs = try serviceErrors("privileged: true\nsecrets: [token]\nnetwork_mode: host\nlinks: [db]")
-        #expect(errs.count == 4)
-        #expect(errs[0].message == "`privileged` is a Compose key that reconcile does not support yet")
+        let errs = try serviceErrors("isolation: process\nsecrets: [token]\nprovider: {type: x}")
+        #expect(errs.count == 3)
+        #expect(errs[0].message.hasPrefix("`isolation` chooses the isolation technology of Windows containers"))
         #expect(errs[1].message == "secret `token` is not declared in the top-level `secrets`")
         let top = try errors("services:\n  a: {image: x}\nmodels:\n  m: {model: ai/x}\n")
         #expect(top.count == 1)

@@ -422,11 +422,10 @@ struct ServiceKeyTests {
         #expect(m.tmpfs == ["/a", "/b:size=1m"])
     }
 
-    @Test("container_name is rejected; build without image is an error, with image a warning")
+    @Test("container_name names the one replica; build without image is an error, with image a warning")
     func containerNameAndBuild() throws {
-        let errs = try serviceErrors("container_name: fixed")
-        #expect(errs.count == 1)
-        #expect(errs[0].message.contains("reconcile names replicas itself"))
+        #expect(try serviceErrors("container_name: fixed").isEmpty)
+        #expect(try loadService("container_name: fixed").options?.containerName == "fixed")
         let buildOnly = try errors("services:\n  web:\n    build: .\n")
         #expect(buildOnly.count == 1)
         #expect(buildOnly[0].message == "service web has only `build`: build this image first (docker build -t web:local …) and set `image: web:local`")

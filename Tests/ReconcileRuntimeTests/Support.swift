@@ -44,7 +44,9 @@ struct Runner {
     }
 
     func plan(_ project: Project, prune: Bool = false) async throws -> Plan {
-        try ReconcileCore.plan(desired: project, observed: try await observe(project), options: PlanOptions(prune: prune))
+        try ReconcileCore.plan(
+            desired: project, observed: try await observe(project),
+            options: PlanOptions(prune: prune, defaultMonitor: 0, gateTimeout: gateTimeout))
     }
 
     func execute(_ plan: Plan, _ project: Project) async -> ExecutionResult {

@@ -23,6 +23,8 @@ public struct ContainerConfig: Codable, Sendable, Equatable {
     public var stopSignal: String?
     /// Seconds to wait after the stop signal before SIGKILL.
     public var stopTimeout: Int?
+    /// The container's MAC address on its first network (API 1.41; later versions take it per endpoint).
+    public var macAddress: String?
 
     public init(
         hostname: String? = nil, domainname: String? = nil, user: String? = nil,
@@ -53,7 +55,7 @@ public struct ContainerConfig: Codable, Sendable, Equatable {
         case hostname = "Hostname", domainname = "Domainname", user = "User", exposedPorts = "ExposedPorts"
         case tty = "Tty", openStdin = "OpenStdin", env = "Env", cmd = "Cmd", healthcheck = "Healthcheck"
         case image = "Image", volumes = "Volumes", workingDir = "WorkingDir", entrypoint = "Entrypoint"
-        case labels = "Labels", stopSignal = "StopSignal", stopTimeout = "StopTimeout"
+        case labels = "Labels", stopSignal = "StopSignal", stopTimeout = "StopTimeout", macAddress = "MacAddress"
     }
 }
 
@@ -65,6 +67,8 @@ public struct HealthConfig: Codable, Sendable, Equatable {
     public var timeout: Int64?
     public var retries: Int?
     public var startPeriod: Int64?
+    /// API 1.44 and later: the interval between checks during the start period.
+    public var startInterval: Int64?
 
     public init(
         test: [String]? = nil, interval: Int64? = nil, timeout: Int64? = nil, retries: Int? = nil,
@@ -92,6 +96,7 @@ public struct HealthConfig: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case test = "Test", interval = "Interval", timeout = "Timeout", retries = "Retries", startPeriod = "StartPeriod"
+        case startInterval = "StartInterval"
     }
 }
 
@@ -140,6 +145,42 @@ public struct HostConfig: Codable, Sendable, Equatable {
     public var pidsLimit: Int64?
     public var deviceRequests: [DeviceRequest]?
     public var ulimits: [Ulimit]?
+    /// `container[:ro|rw]` to mount every volume of.
+    public var volumesFrom: [String]?
+    /// `container:alias`.
+    public var links: [String]?
+    public var devices: [DeviceMapping]?
+    public var dnsOptions: [String]?
+    public var dnsSearch: [String]?
+    public var groupAdd: [String]?
+    public var utsMode: String?
+    public var usernsMode: String?
+    /// `host` or `private`.
+    public var cgroupnsMode: String?
+    public var cgroupParent: String?
+    /// Windows only; a Linux engine discards it.
+    public var cpuCount: Int64?
+    /// Windows only; a Linux engine discards it.
+    public var cpuPercent: Int64?
+    /// Microseconds.
+    public var cpuPeriod: Int64?
+    /// Microseconds.
+    public var cpuQuota: Int64?
+    public var cpuRealtimePeriod: Int64?
+    public var cpuRealtimeRuntime: Int64?
+    public var memorySwappiness: Int64?
+    public var oomKillDisable: Bool?
+    public var oomScoreAdj: Int?
+    public var blkioWeight: Int?
+    public var blkioWeightDevice: [WeightDevice]?
+    public var blkioDeviceReadBps: [ThrottleDevice]?
+    public var blkioDeviceWriteBps: [ThrottleDevice]?
+    public var blkioDeviceReadIOps: [ThrottleDevice]?
+    public var blkioDeviceWriteIOps: [ThrottleDevice]?
+    public var deviceCgroupRules: [String]?
+    public var storageOpt: [String: String]?
+    /// API 1.43 and later.
+    public var annotations: [String: String]?
 
     public init(
         binds: [String]? = nil, logConfig: LogConfig? = nil, networkMode: String? = nil,
@@ -193,7 +234,61 @@ public struct HostConfig: Codable, Sendable, Equatable {
         case memory = "Memory", memoryReservation = "MemoryReservation", memorySwap = "MemorySwap"
         case nanoCpus = "NanoCpus", cpuShares = "CpuShares", cpusetCpus = "CpusetCpus", pidsLimit = "PidsLimit"
         case deviceRequests = "DeviceRequests", ulimits = "Ulimits"
+        case volumesFrom = "VolumesFrom", links = "Links", devices = "Devices", dnsOptions = "DnsOptions"
+        case dnsSearch = "DnsSearch", groupAdd = "GroupAdd", utsMode = "UTSMode", usernsMode = "UsernsMode"
+        case cgroupnsMode = "CgroupnsMode", cgroupParent = "CgroupParent", cpuCount = "CpuCount", cpuPercent = "CpuPercent"
+        case cpuPeriod = "CpuPeriod", cpuQuota = "CpuQuota", cpuRealtimePeriod = "CpuRealtimePeriod"
+        case cpuRealtimeRuntime = "CpuRealtimeRuntime", memorySwappiness = "MemorySwappiness"
+        case oomKillDisable = "OomKillDisable", oomScoreAdj = "OomScoreAdj", blkioWeight = "BlkioWeight"
+        case blkioWeightDevice = "BlkioWeightDevice", blkioDeviceReadBps = "BlkioDeviceReadBps"
+        case blkioDeviceWriteBps = "BlkioDeviceWriteBps", blkioDeviceReadIOps = "BlkioDeviceReadIOps"
+        case blkioDeviceWriteIOps = "BlkioDeviceWriteIOps", deviceCgroupRules = "DeviceCgroupRules"
+        case storageOpt = "StorageOpt", annotations = "Annotations"
     }
+}
+
+/// `DeviceMapping`: a host device in the container.
+public struct DeviceMapping: Codable, Sendable, Equatable {
+    public var pathOnHost: String
+    public var pathInContainer: String
+    /// Some of `r`, `w`, `m`.
+    public var cgroupPermissions: String
+
+    public init(pathOnHost: String, pathInContainer: String, cgroupPermissions: String) {
+        self.pathOnHost = pathOnHost
+        self.pathInContainer = pathInContainer
+        self.cgroupPermissions = cgroupPermissions
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case pathOnHost = "PathOnHost", pathInContainer = "PathInContainer", cgroupPermissions = "CgroupPermissions"
+    }
+}
+
+/// `ResourcesBlkioWeightDevice`.
+public struct WeightDevice: Codable, Sendable, Equatable {
+    public var path: String
+    public var weight: Int
+
+    public init(path: String, weight: Int) {
+        self.path = path
+        self.weight = weight
+    }
+
+    enum CodingKeys: String, CodingKey { case path = "Path", weight = "Weight" }
+}
+
+/// `ThrottleDevice`: a rate limit on one block device.
+public struct ThrottleDevice: Codable, Sendable, Equatable {
+    public var path: String
+    public var rate: Int64
+
+    public init(path: String, rate: Int64) {
+        self.path = path
+        self.rate = rate
+    }
+
+    enum CodingKeys: String, CodingKey { case path = "Path", rate = "Rate" }
 }
 
 /// `PortBinding`: where a container port is published on the host.
@@ -457,6 +552,8 @@ public struct ContainerSummary: Decodable, Sendable, Equatable {
     public var status: String?
     public var networkSettings: SummaryNetworkSettings?
     public var mounts: [MountPoint]?
+    /// The container's network mode (`HostConfig.NetworkMode` of the list call).
+    public var networkMode: String?
 
     /// The first name without its leading slash.
     public var name: String? { names.first.map { $0.hasPrefix("/") ? String($0.dropFirst()) : $0 } }
@@ -469,7 +566,12 @@ public struct ContainerSummary: Decodable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case id = "Id", names = "Names", image = "Image", imageID = "ImageID", command = "Command"
         case created = "Created", ports = "Ports", labels = "Labels", state = "State", status = "Status"
-        case networkSettings = "NetworkSettings", mounts = "Mounts"
+        case networkSettings = "NetworkSettings", mounts = "Mounts", hostConfig = "HostConfig"
+    }
+
+    struct SummaryHostConfig: Decodable {
+        var networkMode: String?
+        enum CodingKeys: String, CodingKey { case networkMode = "NetworkMode" }
     }
 
     public init(from decoder: any Decoder) throws {
@@ -486,6 +588,7 @@ public struct ContainerSummary: Decodable, Sendable, Equatable {
         status = try c.decodeIfPresent(String.self, forKey: .status)
         networkSettings = try c.decodeIfPresent(SummaryNetworkSettings.self, forKey: .networkSettings)
         mounts = try c.decodeIfPresent([MountPoint].self, forKey: .mounts)
+        networkMode = try c.decodeIfPresent(SummaryHostConfig.self, forKey: .hostConfig)?.networkMode
     }
 }
 
