@@ -137,7 +137,7 @@ public struct SavedPlan: Sendable, Equatable, Codable {
             case (_?, nil): out.append("\(key): gone")
             case (let was?, let now?) where was != now:
                 // In the order lines are written: id, state, exit, networks, gpus, …
-                let order = ["id", "state", "exit", "networks", "gpus", "project"]
+                let order = ["id", "state", "exit", "networks", "gpus", "network-mode", "ports", "project"]
                 let facts = Set(was.keys).union(now.keys).filter { was[$0] != now[$0] }.sorted {
                     (order.firstIndex(of: $0) ?? order.count, $0) < (order.firstIndex(of: $1) ?? order.count, $1)
                 }
@@ -164,6 +164,11 @@ extension ObservedState {
             if let code = c.exitCode { line += " exit=\(code)" }
             if let networks = c.networks { line += " networks=\(networks.sorted().joined(separator: ","))" }
             if !c.gpuDeviceIDs.isEmpty { line += " gpus=\(c.gpuDeviceIDs.joined(separator: ","))" }
+            if let mode = c.networkMode { line += " network-mode=\(mode)" }
+            if let ports = c.ports, !ports.isEmpty {
+                let published = ports.map { "\($0.hostIP ?? ""):\($0.published.map(String.init) ?? ""):\($0.target)/\($0.proto)" }
+                line += " ports=\(published.sorted().joined(separator: ","))"
+            }
             lines.append(line)
         }
         for n in networks {
@@ -177,10 +182,11 @@ extension ObservedState {
             lines.append("image \(reference) id=\(id)")
         }
         if let gpus {
-            lines.append("host gpus=\(gpus.map(\.id).joined(separator: ","))")
+            lines.append("host gpus ids=\(gpus.map(\.id).joined(separator: ","))")
         }
-        if networksListed == true { lines.append("host networks-listed") }
-        if volumesListed == true { lines.append("host volumes-listed") }
+        if let engine { lines.append("host engine platform=\(engine.os)/\(engine.arch) api=\(engine.apiVersion)") }
+        if networksListed == true { lines.append("host networks listed") }
+        if volumesListed == true { lines.append("host volumes listed") }
         return lines.sorted()
     }
 }
