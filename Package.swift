@@ -127,6 +127,7 @@ let package = Package(
             dependencies: [
                 "WorkloadCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -1,71 +1,72 @@
 import Foundation
 import Hummingbird
+import Prometheus
 import Synchronization
 import WorkloadCore
 
-/// Counters and a latency histogram, rendered in the Prometheus text format at
-/// `/metrics`. Kept here rather than through swift-metrics: a handful of series,
-/// no exporter dependency.
+/// The server's Prometheus metrics, in one swift-prometheus registry that `/metrics` renders:
+/// the model being served, uptime, requests by route and status, requests in flight (what an
+/// autoscaler reads), predicted rows and a histogram of forward-pass times.
+///
+/// A registry of its own rather than the process-wide swift-metrics bootstrap, so tests can
+/// run several servers in one process and read each one's figures.
 public final class WorkloadMetrics: Sendable {
-    struct State {
-        var requests: [String: Int] = [:]
-        var rows = 0
-        var inferences = 0
-        var buckets = [Int](repeating: 0, count: WorkloadMetrics.bounds.count)
-        var secondsTotal = 0.0
-    }
-
-    static let bounds: [Double] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]
-    private let state = Mutex(State())
-    private let info: String
-    private let started = Date()
+    public let registry = PrometheusCollectorRegistry()
+    private let uptime: Gauge
+    private let inFlight: Gauge
+    private let inFlightCount = Mutex(0)
+    private let rows: Counter
+    private let inference: DurationHistogram
+    private let started = ContinuousClock.now
 
     public init(backend: any InferenceBackend) {
         let m = backend.model.metadata
-        func quoted(_ s: String) -> String { "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
-        info = "model=\(quoted(m.name)),version=\(quoted(m.version)),weights_sha256=\(quoted(m.weightsSHA256)),source=\(quoted(backend.model.source.kind)),device=\(quoted(backend.device.kind))"
+        registry.makeGauge(
+            descriptor: .init(metricName: "reconcile_workload_info", helpText: "The model and device being served."),
+            labels: [
+                ("model", m.name), ("version", m.version), ("weights_sha256", m.weightsSHA256), ("source", backend.model.source.kind),
+                ("device", backend.device.kind),
+            ]
+        ).set(1.0)
+        uptime = registry.makeGauge(descriptor: .init(metricName: "reconcile_workload_uptime_seconds", helpText: "Seconds since the server started."))
+        inFlight = registry.makeGauge(
+            descriptor: .init(metricName: "reconcile_workload_requests_in_flight", helpText: "Prediction requests being served now."))
+        inFlight.set(0.0)
+        rows = registry.makeCounter(
+            descriptor: .init(metricName: "reconcile_workload_predicted_rows_total", helpText: "Rows run through the model."))
+        inference = registry.makeDurationHistogram(
+            descriptor: .init(metricName: "reconcile_workload_inference_seconds", helpText: "Time of one batch's forward pass."),
+            buckets: [
+                .microseconds(500), .milliseconds(1), .microseconds(2500), .milliseconds(5), .milliseconds(10), .milliseconds(25),
+                .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .milliseconds(2500),
+            ])
     }
 
     func recordRequest(route: String, method: String, status: Int) {
-        state.withLock { $0.requests["route=\"\(route)\",method=\"\(method)\",status=\"\(status)\"", default: 0] += 1 }
+        registry.makeCounter(
+            descriptor: .init(metricName: "reconcile_workload_http_requests_total", helpText: "HTTP requests by route, method and status."),
+            labels: [("route", route), ("method", method), ("status", String(status))]
+        ).increment()
     }
 
-    func recordInference(rows: Int, seconds: Double) {
-        state.withLock { s in
-            s.rows += rows
-            s.inferences += 1
-            s.secondsTotal += seconds
-            for (i, bound) in Self.bounds.enumerated() where seconds <= bound { s.buckets[i] += 1 }
+    func recordInference(rows count: Int, seconds: Double) {
+        rows.increment(by: Int64(count))
+        inference.recordNanoseconds(Int64(seconds * 1e9))
+    }
+
+    /// One more (or, with -1, one fewer) prediction request in flight.
+    func adjustInFlight(by delta: Int) {
+        let now = inFlightCount.withLock { count in
+            count += delta
+            return count
         }
+        inFlight.set(Double(now))
     }
 
     public func render() -> String {
-        let s = state.withLock { $0 }
-        var out = """
-            # HELP reconcile_workload_info The model and device being served.
-            # TYPE reconcile_workload_info gauge
-            reconcile_workload_info{\(info)} 1
-            # HELP reconcile_workload_uptime_seconds Seconds since the server started.
-            # TYPE reconcile_workload_uptime_seconds gauge
-            reconcile_workload_uptime_seconds \(Date().timeIntervalSince(started))
-            # HELP reconcile_workload_http_requests_total HTTP requests by route, method and status.
-            # TYPE reconcile_workload_http_requests_total counter
-
-            """
-        for key in s.requests.keys.sorted() { out += "reconcile_workload_http_requests_total{\(key)} \(s.requests[key] ?? 0)\n" }
-        out += """
-            # HELP reconcile_workload_predicted_rows_total Rows run through the model.
-            # TYPE reconcile_workload_predicted_rows_total counter
-            reconcile_workload_predicted_rows_total \(s.rows)
-            # HELP reconcile_workload_inference_seconds Time of one batch's forward pass.
-            # TYPE reconcile_workload_inference_seconds histogram
-
-            """
-        for (i, bound) in Self.bounds.enumerated() { out += "reconcile_workload_inference_seconds_bucket{le=\"\(bound)\"} \(s.buckets[i])\n" }
-        out += "reconcile_workload_inference_seconds_bucket{le=\"+Inf\"} \(s.inferences)\n"
-        out += "reconcile_workload_inference_seconds_sum \(s.secondsTotal)\n"
-        out += "reconcile_workload_inference_seconds_count \(s.inferences)\n"
-        return out
+        let elapsed = ContinuousClock.now - started
+        uptime.set(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        return registry.emitToString()
     }
 }
 
@@ -75,6 +76,9 @@ struct MetricsMiddleware<Context: RequestContext>: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let route = ["/healthz", "/info", "/metrics", "/v1/predict"].contains(request.uri.path) ? request.uri.path : "other"
+        let predicting = route == "/v1/predict"
+        if predicting { metrics.adjustInFlight(by: 1) }
+        defer { if predicting { metrics.adjustInFlight(by: -1) } }
         do {
             let response = try await next(request, context)
             metrics.recordRequest(route: route, method: request.method.rawValue, status: Int(response.status.code))

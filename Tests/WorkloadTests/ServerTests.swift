@@ -57,6 +57,8 @@ struct ServerTests {
                 let text = String(buffer: response.body)
                 #expect(text.contains("reconcile_workload_info{model=\"digits-mlp\""))
                 #expect(text.contains("reconcile_workload_http_requests_total{route=\"/v1/predict\",method=\"POST\",status=\"400\"} 1"))
+                #expect(text.contains("# TYPE reconcile_workload_requests_in_flight gauge\nreconcile_workload_requests_in_flight 0"))
+                #expect(text.contains("# TYPE reconcile_workload_inference_seconds histogram"))
             }
         }
     }
