@@ -155,7 +155,8 @@ public final class DockerClient: Sendable {
         query: [(String, String)] = [],
         body: ByteBuffer? = nil,
         timeout: TimeAmount?,
-        versioned: Bool = true
+        versioned: Bool = true,
+        contentType: String = "application/json"
     ) async throws -> HTTPClientResponse {
         if case .unix(let socketPath) = configuration.endpoint, !FileManager.default.fileExists(atPath: socketPath) {
             // Fail at once: the HTTP client would retry a missing socket until the connect timeout.
@@ -170,7 +171,7 @@ public final class DockerClient: Sendable {
         }
         request.headers.add(name: "User-Agent", value: "reconcile-docker-engine")
         if let body {
-            request.headers.add(name: "Content-Type", value: "application/json")
+            request.headers.add(name: "Content-Type", value: contentType)
             request.body = .bytes(body)
         }
         state.withLockedValue { $0.requestCount += 1 }

@@ -62,7 +62,8 @@ public struct GPUDevice: Sendable, Equatable, Hashable, Codable {
 
 public struct Service: Sendable, Equatable, Codable {
     public var name: String
-    /// The image reference. The loader rejects a service that only has `build`.
+    /// The image reference. For a service with `build`, the content tag of the image built
+    /// from its context (`BuildSpec.contentTag`); an `image:` beside `build` is an extra tag.
     public var image: String
     /// `command`, exec form; nil keeps the image's default.
     public var command: [String]?
@@ -110,7 +111,7 @@ public struct Service: Sendable, Equatable, Codable {
     public var hostname: String?
     public var capAdd: [String]
     public var capDrop: [String]
-    /// `pull_policy`: always, never, missing, build, if_not_present.
+    /// `pull_policy`: always, never, missing, build, if_not_present, daily, weekly, every_<duration>.
     public var pullPolicy: String?
     public var logging: Logging?
     /// `runtime`, e.g. "nvidia" (the older GPU form).
@@ -120,6 +121,8 @@ public struct Service: Sendable, Equatable, Codable {
     /// from history, so a rollback runs exactly the image it ran then, even if the tag has
     /// moved since. Never read from a manifest; not part of the config hash.
     public var pinnedImageID: String?
+    /// `build:`, resolved; nil for a service that runs an image as it is.
+    public var build: BuildSpec?
 
     public init(
         name: String, image: String, command: [String]? = nil, entrypoint: [String]? = nil,
