@@ -151,6 +151,20 @@ public enum BuildContext {
         return out
     }
 
+    /// The digest of a build's inputs other than the context's files: the Dockerfile and
+    /// the options that change the image.
+    static func inputs(_ spec: BuildSpec, dockerfileText: String) -> String {
+        var inputs = SHA256()
+        inputs.update("dockerfile \(spec.dockerfile)\u{0}\(SHA256.hex(dockerfileText))\n")
+        for key in spec.args.keys.sorted() { inputs.update("arg \(key)\u{0}\(spec.args[key] ?? "")\n") }
+        for key in spec.labels.keys.sorted() { inputs.update("label \(key)\u{0}\(spec.labels[key] ?? "")\n") }
+        if let target = spec.target { inputs.update("target \(target)\n") }
+        if let shm = spec.shmSize { inputs.update("shm \(shm)\n") }
+        for host in spec.extraHosts.sorted() { inputs.update("host \(host)\n") }
+        if let network = spec.network { inputs.update("network \(network)\n") }
+        return SHA256.hex(inputs.finalize())
+    }
+
     /// The digest of what the build produces from: the context's files, the Dockerfile and
     /// the options that change the image (not `no_cache`, `pull` or extra tags). Records
     /// this context under its content tag in `cacheDirectory`, and returns, for the content
@@ -160,23 +174,41 @@ public enum BuildContext {
     ) throws -> (digest: String, changedSince: [String: [String]]) {
         let entries = try entries(root: spec.context, ignore: ignore(spec))
         let cacheFile = cacheDirectory.map { StatCache.path(in: $0, context: spec.context, project: project, service: service) }
+        let inputsDigest = inputs(spec, dockerfileText: dockerfileText)
+        let fingerprint = StatCache.fingerprint(entries)
+        if let cacheFile, let header = StatCache.read(cacheFile, headerOnly: true), header.fingerprint == fingerprint,
+           header.inputs == inputsDigest, let known = header.digest,
+           header.current == BuildSpec.contentTag(project: project, service: service, digest: known) {
+            // Not one path, size, mtime, inode or mode moved since the cache was written, and
+            // the Dockerfile and options are the same: the same context, without reading the
+            // per-file records.
+            return (known, header.changed)
+        }
         if let cacheDirectory { try? FileManager.default.createDirectory(atPath: cacheDirectory, withIntermediateDirectories: true) }
         var cache = cacheFile.flatMap { StatCache.read($0) } ?? StatCache()
         let files = try fileDigests(root: spec.context, entries: entries, cache: &cache)
-
-        var hasher = SHA256()
-        hasher.update("reconcile-build 1\n")
-        for path in files.keys.sorted() {
-            hasher.update("file \(path)\u{0}\(files[path] ?? "")\n")
+        if cache.fingerprint != fingerprint {
+            cache.fingerprint = fingerprint
+            cache.dirty = true
         }
-        hasher.update("dockerfile \(spec.dockerfile)\u{0}\(SHA256.hex(dockerfileText))\n")
-        for key in spec.args.keys.sorted() { hasher.update("arg \(key)\u{0}\(spec.args[key] ?? "")\n") }
-        for key in spec.labels.keys.sorted() { hasher.update("label \(key)\u{0}\(spec.labels[key] ?? "")\n") }
-        if let target = spec.target { hasher.update("target \(target)\n") }
-        if let shm = spec.shmSize { hasher.update("shm \(shm)\n") }
-        for host in spec.extraHosts.sorted() { hasher.update("host \(host)\n") }
-        if let network = spec.network { hasher.update("network \(network)\n") }
-        let digest = SHA256.hex(hasher.finalize())
+
+
+        let digest: String
+        if !cache.dirty, cache.inputs == inputsDigest, let known = cache.digest {
+            // Every file was a stat-cache hit and none came or went: the same files as last time.
+            digest = known
+        } else {
+            var hasher = SHA256()
+            hasher.update("reconcile-build 1\n")
+            for path in files.keys.sorted() {
+                hasher.update("file \(path)\u{0}\(files[path] ?? "")\n")
+            }
+            hasher.update(inputsDigest)
+            digest = SHA256.hex(hasher.finalize())
+            cache.inputs = inputsDigest
+            cache.digest = digest
+            cache.dirty = true
+        }
         let tag = BuildSpec.contentTag(project: project, service: service, digest: digest)
 
         var changedSince: [String: [String]] = [:]
@@ -241,6 +273,12 @@ struct StatCache {
     var files: [String: Record] = [:]
     /// The content tag of the context when the cache was written.
     var current: String?
+    /// The digest of the context's other inputs (Dockerfile, options) and the context's
+    /// digest when the cache was written.
+    var inputs: String?
+    var digest: String?
+    /// A digest of every entry's path and stat key (`fingerprint(_:)`) when the cache was written.
+    var fingerprint: String?
     /// Content tag → the files that differ from `current` (sorted).
     var changed: [String: [String]] = [:]
     var dirty = false
@@ -253,9 +291,30 @@ struct StatCache {
         return (directory as NSString).appendingPathComponent("\(key).stat")
     }
 
-    /// Lines: `V 1`, `T <tag>`, `C <tag>\t<file>\t…`, `F <size> <mtime> <inode> <mode> <digest>\t<path>`.
-    static func read(_ path: String) -> StatCache? {
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else { return nil }
+    /// Lines: `V 1`, `T <tag>`, `D <inputs digest> <digest>`, `S <fingerprint>`, `C <tag>\t<file>\t…`, `F <size> <mtime> <inode> <mode> <digest>\t<path>`.
+    /// The digest of the walk's stat data: equal digests mean no entry came, went or changed
+    /// its size, mtime, inode or mode.
+    static func fingerprint(_ entries: [BuildContext.Entry]) -> String {
+        var hasher = SHA256()
+        for entry in entries {
+            switch entry.kind {
+            case .directory: hasher.update("d \(entry.path)\n")
+            case .symlink(let target): hasher.update("l \(entry.path)\u{0}\(target)\n")
+            case .file: hasher.update("f \(entry.path)\u{0}\(entry.size) \(entry.mtime) \(entry.inode) \(entry.mode)\n")
+            }
+        }
+        return SHA256.hex(hasher.finalize())
+    }
+
+    /// `headerOnly` stops before the per-file records.
+    static func read(_ path: String, headerOnly: Bool = false) -> StatCache? {
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        let text: String
+        if headerOnly, let end = data.firstRange(of: Data("\nF ".utf8))?.lowerBound {
+            text = String(decoding: data[data.startIndex..<end], as: UTF8.self)
+        } else {
+            text = String(decoding: data, as: UTF8.self)
+        }
         var cache = StatCache()
         var first = true
         for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
@@ -266,6 +325,13 @@ struct StatCache {
             }
             switch line.first {
             case "T": cache.current = String(line.dropFirst(2))
+            case "S": cache.fingerprint = String(line.dropFirst(2))
+            case "D":
+                let parts = line.dropFirst(2).split(separator: " ")
+                if parts.count == 2 {
+                    cache.inputs = String(parts[0])
+                    cache.digest = String(parts[1])
+                }
             case "C":
                 let parts = line.dropFirst(2).split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
                 if let tag = parts.first { cache.changed[tag] = Array(parts.dropFirst()) }
@@ -285,6 +351,8 @@ struct StatCache {
     func write(_ path: String) {
         var text = "V 1\n"
         if let current { text += "T \(current)\n" }
+        if let inputs, let digest { text += "D \(inputs) \(digest)\n" }
+        if let fingerprint { text += "S \(fingerprint)\n" }
         for tag in changed.keys.sorted() { text += "C " + ([tag] + (changed[tag] ?? [])).joined(separator: "\t") + "\n" }
         for (file, record) in files.sorted(by: { $0.key < $1.key }) where !file.contains("\n") {
             text += "F \(record.key.size) \(record.key.mtime) \(record.key.inode) \(record.key.mode) \(record.digest)\t\(file)\n"
