@@ -296,12 +296,27 @@ struct StatCache {
     /// its size, mtime, inode or mode.
     static func fingerprint(_ entries: [BuildContext.Entry]) -> String {
         var hasher = SHA256()
+        // Raw bytes, not formatted text: this runs on every load, over every entry.
+        var record: [UInt8] = []
+        record.reserveCapacity(256)
         for entry in entries {
+            record.removeAll(keepingCapacity: true)
+            record.append(contentsOf: entry.path.utf8)
+            record.append(0)
             switch entry.kind {
-            case .directory: hasher.update("d \(entry.path)\n")
-            case .symlink(let target): hasher.update("l \(entry.path)\u{0}\(target)\n")
-            case .file: hasher.update("f \(entry.path)\u{0}\(entry.size) \(entry.mtime) \(entry.inode) \(entry.mode)\n")
+            case .directory: record.append(UInt8(ascii: "d"))
+            case .symlink(let target):
+                record.append(UInt8(ascii: "l"))
+                record.append(contentsOf: target.utf8)
+            case .file:
+                record.append(UInt8(ascii: "f"))
+                withUnsafeBytes(of: entry.size.littleEndian) { record.append(contentsOf: $0) }
+                withUnsafeBytes(of: entry.mtime.littleEndian) { record.append(contentsOf: $0) }
+                withUnsafeBytes(of: entry.inode.littleEndian) { record.append(contentsOf: $0) }
+                withUnsafeBytes(of: entry.mode.littleEndian) { record.append(contentsOf: $0) }
             }
+            record.append(0)
+            record.withUnsafeBufferPointer { hasher.update($0) }
         }
         return SHA256.hex(hasher.finalize())
     }

@@ -48,10 +48,12 @@ public struct DockerIgnore: Sendable, Equatable {
     }
 
     static func matchesOrParent(_ pattern: [UInt8], _ path: [UInt8]) -> Bool {
-        if glob(pattern, 0, path, 0) { return true }
+        if glob(pattern, 0, path, 0, end: path.count) { return true }
         // Parent folders, shortest first.
-        for (index, byte) in path.enumerated() where byte == UInt8(ascii: "/") {
-            if glob(pattern, 0, Array(path[..<index]), 0) { return true }
+        var index = 0
+        while index < path.count {
+            if path[index] == slash, glob(pattern, 0, path, 0, end: index) { return true }
+            index += 1
         }
         return false
     }
@@ -73,8 +75,8 @@ public struct DockerIgnore: Sendable, Equatable {
     private static let slash = UInt8(ascii: "/")
     private static let star = UInt8(ascii: "*")
 
-    /// Glob match of `p[pi...]` against `s[si...]`, with Docker's meaning of `**`.
-    static func glob(_ p: [UInt8], _ pi: Int, _ s: [UInt8], _ si: Int) -> Bool {
+    /// Glob match of `p[pi...]` against `s[si..<end]`, with Docker's meaning of `**`.
+    static func glob(_ p: [UInt8], _ pi: Int, _ s: [UInt8], _ si: Int, end: Int) -> Bool {
         var pi = pi
         var si = si
         while pi < p.count {
@@ -86,10 +88,10 @@ public struct DockerIgnore: Sendable, Equatable {
                     var next = pi + 2
                     if next < p.count && p[next] == slash { next += 1 }
                     if next >= p.count { return true }
-                    if glob(p, next, s, si) { return true }
+                    if glob(p, next, s, si, end: end) { return true }
                     var k = si
-                    while k < s.count {
-                        if s[k] == slash && glob(p, next, s, k + 1) { return true }
+                    while k < end {
+                        if s[k] == slash && glob(p, next, s, k + 1, end: end) { return true }
                         k += 1
                     }
                     return false
@@ -97,30 +99,30 @@ public struct DockerIgnore: Sendable, Equatable {
                 // `*`: any run within one path element.
                 var k = si
                 while true {
-                    if glob(p, pi + 1, s, k) { return true }
-                    if k >= s.count || s[k] == slash { return false }
+                    if glob(p, pi + 1, s, k, end: end) { return true }
+                    if k >= end || s[k] == slash { return false }
                     k += 1
                 }
             case UInt8(ascii: "?"):
-                if si >= s.count || s[si] == slash { return false }
+                if si >= end || s[si] == slash { return false }
                 pi += 1
                 si += 1
             case UInt8(ascii: "["):
-                guard si < s.count, s[si] != slash, let (matched, end) = matchClass(p, pi, s[si]) else { return false }
+                guard si < end, s[si] != slash, let (matched, classEnd) = matchClass(p, pi, s[si]) else { return false }
                 if !matched { return false }
-                pi = end
+                pi = classEnd
                 si += 1
             case UInt8(ascii: "\\"):
-                guard pi + 1 < p.count, si < s.count, s[si] == p[pi + 1] else { return false }
+                guard pi + 1 < p.count, si < end, s[si] == p[pi + 1] else { return false }
                 pi += 2
                 si += 1
             default:
-                guard si < s.count, s[si] == c else { return false }
+                guard si < end, s[si] == c else { return false }
                 pi += 1
                 si += 1
             }
         }
-        return si == s.count
+        return si == end
     }
 
     /// A `[…]` class at `p[start]` against one byte: whether it matches and where the class ends.
