@@ -78,7 +78,8 @@ public enum BuildContext {
             let path = relative.isEmpty ? name : relative + "/" + name
             let full = root + "/" + path
             var info = stat()
-            guard lstat(full, &info) == 0 else { continue }
+            // Relative to the open folder: the kernel does not walk the whole path again.
+            guard fstatat(dirfd(dir), name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
             let type = info.st_mode & S_IFMT
             let excluded = ignore.excludes(path)
             if type == S_IFDIR {
