@@ -49,6 +49,8 @@ public protocol ContainerEngine: Sendable {
 
     // Images
     func inspectImage(_ reference: String) async throws -> ImageInspect
+    /// Builds an image from a tar of its context (`POST /build`), reporting each progress line.
+    func build(context: [UInt8], options: BuildOptions, onMessage: @Sendable (BuildMessage) -> Void) async throws -> String
 
     // Exec (lifecycle hooks)
     func createExec(_ container: String, _ request: ExecCreateRequest) async throws -> String

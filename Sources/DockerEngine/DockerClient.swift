@@ -193,7 +193,8 @@ public final class DockerClient: Sendable {
         query: [(String, String)] = [],
         body: ByteBuffer? = nil,
         deadline: Deadline,
-        versioned: Bool = true
+        versioned: Bool = true,
+        contentType: String? = nil
     ) async throws -> HTTPClientResponse {
         if case .unix(let socketPath) = configuration.endpoint, !FileManager.default.fileExists(atPath: socketPath) {
             // Fail at once: the HTTP client would retry a missing socket until the connect timeout.
@@ -208,8 +209,9 @@ public final class DockerClient: Sendable {
         }
         request.headers.add(name: "User-Agent", value: "reconcile-docker-engine")
         if let body {
-            // Every body is JSON but the tar an archive endpoint takes.
-            request.headers.add(name: "Content-Type", value: path.hasSuffix("/archive") ? "application/x-tar" : "application/json")
+            // Every body is JSON but the tar an archive or build endpoint takes.
+            request.headers.add(
+                name: "Content-Type", value: contentType ?? (path.hasSuffix("/archive") ? "application/x-tar" : "application/json"))
             request.body = .bytes(body)
         }
         state.withLockedValue { $0.requestCount += 1 }

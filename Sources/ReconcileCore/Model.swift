@@ -65,7 +65,8 @@ public struct GPUDevice: Sendable, Equatable, Hashable, Codable {
 
 public struct Service: Sendable, Equatable, Codable {
     public var name: String
-    /// The image reference. The loader rejects a service that only has `build`.
+    /// The image reference. For a service with `build`, the content tag of the image built
+    /// from its context (`BuildSpec.contentTag`); an `image:` beside `build` is an extra tag.
     public var image: String
     /// `command`, exec form; nil keeps the image's default.
     public var command: [String]?
@@ -113,7 +114,7 @@ public struct Service: Sendable, Equatable, Codable {
     public var hostname: String?
     public var capAdd: [String]
     public var capDrop: [String]
-    /// `pull_policy`: always, never, missing, build, if_not_present.
+    /// `pull_policy`: always, never, missing, build, if_not_present, daily, weekly, every_<duration>.
     public var pullPolicy: String?
     public var logging: Logging?
     /// `runtime`, e.g. "nvidia" (the older GPU form).
@@ -129,6 +130,8 @@ public struct Service: Sendable, Equatable, Codable {
     /// Keys passed through to the engine's container configuration (`network_mode`,
     /// `sysctls`, `cpu_*`, hooks…); nil when the manifest sets none of them.
     public var options: ContainerOptions?
+    /// `build:`, resolved; nil for a service that runs an image as it is.
+    public var build: BuildSpec?
 
     public init(
         name: String, image: String, command: [String]? = nil, entrypoint: [String]? = nil,

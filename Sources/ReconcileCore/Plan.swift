@@ -84,12 +84,14 @@ public enum PlanAction: String, Sendable, Equatable, Codable, CaseIterable {
     case createNetwork = "create-network"
     case createVolume = "create-volume"
     case removeNetwork = "remove-network"
+    /// Build a service's image from its context (resource `image:<service>`).
+    case build
 
     public enum Kind: Sendable { case create, update, recreate, remove }
 
     public var kind: Kind {
         switch self {
-        case .create, .createNetwork, .createVolume: return .create
+        case .create, .createNetwork, .createVolume, .build: return .create
         case .start: return .update
         case .recreate: return .recreate
         case .remove, .removeNetwork: return .remove
@@ -157,7 +159,7 @@ public struct PlanStep: Sendable, Equatable, Codable {
     public var strategy: RolloutStrategy?
     /// GPU device ids the replica is placed on.
     public var gpus: [String]?
-    /// For network and volume steps: the engine-side name.
+    /// For network and volume steps: the engine-side name; for a build step, the content tag.
     public var engineName: String?
     /// For create and recreate: the host port each host port range of the service gives this
     /// replica, in the order of its ranged port mappings.

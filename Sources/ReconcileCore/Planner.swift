@@ -252,6 +252,7 @@ struct Planner {
         let hash = config.hash()
         let wantedImageID = service.pinnedImageID ?? observed.images[service.image]
         var dependencies = dependencySteps(of: service).sorted()
+        if let build = planBuild(service) { dependencies.append(build) }
         var ids: [Int] = []
 
         /// The hash a replica's container must carry: per replica when GPUs are placed.

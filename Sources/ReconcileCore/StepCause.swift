@@ -19,6 +19,19 @@ public enum StepCause: Sendable, Equatable, Codable {
     case scaleDown(from: Int, to: Int)
     /// A container of a service no longer in the manifest (`--prune`).
     case serviceRemoved(service: String)
+    /// A `build:` service's image is built.
+    case build(BuildCause)
+
+    public enum BuildCause: Sendable, Equatable, Codable {
+        /// `pull_policy: build`: built on every apply.
+        case pullPolicyBuild
+        /// The files of the context that differ from the context the replicas run.
+        case contextChanged(files: [String])
+        /// The context is the same but an option that changes the image is not.
+        case optionsChanged
+        /// The content tag is not on the host (and what changed is not known).
+        case imageMissing(tag: String)
+    }
 
     public enum Replacement: Sendable, Equatable, Codable {
         case dead
@@ -79,6 +92,10 @@ public enum StepCause: Sendable, Equatable, Codable {
         case .cleanup(.duplicate(let replica, let keeping)): return "duplicate of replica \(replica) (keeping \(keeping))"
         case .scaleDown(let from, let to): return "scale down from \(from) to \(to) replicas"
         case .serviceRemoved(let service): return "service \(service) is no longer in the manifest"
+        case .build(.pullPolicyBuild): return "pull_policy is build, so the image is built on every apply"
+        case .build(.contextChanged(let files)): return "context changed (\(Planner.list(files)))"
+        case .build(.optionsChanged): return "build options changed"
+        case .build(.imageMissing(let tag)): return "image \(tag) is not on the host"
         }
     }
 

@@ -72,6 +72,10 @@ struct ProjectParser {
             sink.warning(root["services"]?.pos ?? root.pos, "services", "the manifest declares no service")
         }
 
+        if let name {
+            let resolver = BuildResolver(sink: sink, project: name, cacheDirectory: BuildResolver.cacheDirectory(environment))
+            for index in parsed.indices where isActive(parsed[index].service) { resolver.resolve(&parsed[index]) }
+        }
         let active = parsed.filter { isActive($0.service) }
         let activeNames = Set(active.map(\.service.name))
         var kept: [ParsedService] = []

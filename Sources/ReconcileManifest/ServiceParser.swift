@@ -20,6 +20,8 @@ struct ParsedService {
     var usesDefaultNetwork: Bool
     /// Services named by `network_mode: service:`, `volumes_from` and `links`, with where.
     var references: [(service: String, pos: Position, path: String)] = []
+    /// Where `build:` is, for errors about its context found once the project is known.
+    var buildPos: Position? = nil
 }
 
 enum ServiceKeys {
@@ -61,18 +63,10 @@ struct ServiceParser {
             sink.error(node.pos, at("image"), "the image reference is empty")
         }
         if let build = entries.last(where: { $0.key == "build" }) {
-            if value("image") == nil {
-                let tag = "\(name):local"
-                sink.error(
-                    build.keyPos, at("build"),
-                    "service \(name) has only `build`: build this image first (docker build -t \(tag) …) and set `image: \(tag)`")
-            } else {
-                sink.warning(
-                    build.keyPos, at("build"), "`build` is ignored: reconcile uses the image as it is on the host",
-                    hint: "build and tag the image before `reconcile apply`")
-            }
+            service.build = self.build(build.value, at("build"))
+            result.buildPos = build.keyPos
         } else if value("image") == nil {
-            sink.error(namePos, path, "service \(name) has no `image`", hint: "set `image: NAME[:TAG]`")
+            sink.error(namePos, path, "service \(name) has no `image`", hint: "set `image: NAME[:TAG]` or `build: FOLDER`")
         }
         service.image = image ?? ""
 
@@ -146,7 +140,7 @@ struct ServiceParser {
         if let node = value("hostname") { service.hostname = reader.string(node, at("hostname")) }
         if let node = value("cap_add"), let list = reader.stringList(node, at("cap_add")) { service.capAdd = Array(Set(list)).sorted() }
         if let node = value("cap_drop"), let list = reader.stringList(node, at("cap_drop")) { service.capDrop = Array(Set(list)).sorted() }
-        if let node = value("pull_policy") { service.pullPolicy = pullPolicy(node, at("pull_policy")) }
+        if let node = value("pull_policy") { service.pullPolicy = pullPolicyValue(node, at("pull_policy")) }
         if let node = value("logging") { service.logging = logging(node, at("logging")) }
         if let node = value("runtime") { service.runtime = reader.string(node, at("runtime")) }
 
@@ -215,6 +209,7 @@ struct ServiceParser {
             runtime: service.runtime, extensions: service.extensions)
         result.service.options = service.options
         checkOptionsAgainstReplicas(entries, path, service: result.service)
+        result.service.build = service.build
         return result
     }
 
@@ -676,20 +671,6 @@ struct ServiceParser {
             out[pair.key] = pair.value ?? ""
         }
         return out
-    }
-
-    func pullPolicy(_ node: MNode, _ path: String) -> String? {
-        guard let text = reader.string(node, path) else { return nil }
-        if text == "build" {
-            sink.error(node.pos, path, "`pull_policy: build` is not supported: reconcile does not build images",
-                       hint: "build the image first and use `missing` or `never`")
-            return nil
-        }
-        if text == "daily" || text == "weekly" || text.hasPrefix("every_") || text.hasPrefix("refresh") {
-            sink.error(node.pos, path, "pull policy `\(text)` is not supported yet", hint: "use always, never, missing or if_not_present")
-            return nil
-        }
-        return reader.choice(node, path, ["always", "never", "missing", "if_not_present"])
     }
 
     func logging(_ node: MNode, _ path: String) -> Logging? {

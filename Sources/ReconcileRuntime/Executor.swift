@@ -181,6 +181,7 @@ public struct Executor: Sendable {
         case .start: try await startContainer(step)
         case .create: try await createReplica(step)
         case .recreate: try await rollouts.recreate(step, executor: self)
+        case .build: try await buildImage(step)
         }
     }
 

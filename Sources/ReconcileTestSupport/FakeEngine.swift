@@ -1,4 +1,5 @@
 import DockerEngine
+import struct ReconcileCore.SHA256
 import Foundation
 import NIOCore
 
@@ -242,14 +243,14 @@ public actor FakeEngine: ContainerEngine {
         case removeContainer, renameContainer, pauseContainer, unpauseContainer, waitContainer, containerLogs
         case listNetworks, inspectNetwork, createNetwork, removeNetwork, connectNetwork, disconnectNetwork
         case listVolumes, inspectVolume, createVolume, removeVolume, inspectImage, events, putArchive
-        case createExec, startExec, inspectExec
+        case createExec, startExec, inspectExec, build
 
         /// Whether the call can change the engine's state.
         public var isMutating: Bool {
             switch self {
             case .createContainer, .startContainer, .stopContainer, .killContainer, .removeContainer, .renameContainer,
                 .pauseContainer, .unpauseContainer, .createNetwork, .removeNetwork, .connectNetwork, .disconnectNetwork,
-                .createVolume, .removeVolume, .putArchive, .createExec, .startExec:
+                .createVolume, .removeVolume, .putArchive, .createExec, .startExec, .build:
                 return true
             default: return false
             }
@@ -648,6 +649,21 @@ public actor FakeEngine: ContainerEngine {
         store(container)
         emit("container", "unpause", container)
         _ = try answer(lose, ())
+    }
+
+    // MARK: builds
+
+    /// Builds the fake was asked for, in order: the tags and the context's size. The fake
+    /// runs no Dockerfile: the image id is a digest of the context.
+    public private(set) var builds: [(tags: [String], contextBytes: Int)] = []
+
+    public func build(context: [UInt8], options: BuildOptions, onMessage: @Sendable (BuildMessage) -> Void) async throws -> String {
+        let lose = try await admit(.build, options.tags.first ?? "")
+        let id = "sha256:" + SHA256.hex(context)
+        for tag in options.tags { images[tag] = id }
+        images[id] = id
+        builds.append((options.tags, context.count))
+        return try answer(lose, id)
     }
 
     // MARK: exec and system

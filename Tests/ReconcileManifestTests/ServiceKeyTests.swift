@@ -422,16 +422,15 @@ struct ServiceKeyTests {
         #expect(m.tmpfs == ["/a", "/b:size=1m"])
     }
 
-    @Test("container_name names the one replica; build without image is an error, with image a warning")
+    @Test("container_name names the one replica; a service with only build is accepted and runs its content tag")
     func containerNameAndBuild() throws {
         #expect(try serviceErrors("container_name: fixed").isEmpty)
         #expect(try loadService("container_name: fixed").options?.containerName == "fixed")
-        let buildOnly = try errors("services:\n  web:\n    build: .\n")
-        #expect(buildOnly.count == 1)
-        #expect(buildOnly[0].message == "service web has only `build`: build this image first (docker build -t web:local …) and set `image: web:local`")
-        let both = try diagnostics("services:\n  web:\n    build: .\n    image: web:1\n")
-        #expect(both.map(\.severity) == [.warning])
-        #expect(both[0].message.contains("uses the image as it is on the host"))
+        let fixture = try Fixture(["docker-compose.yml": "services:\n  web:\n    build: .\n", "Dockerfile": "FROM scratch\n"])
+        defer { fixture.remove() }
+        let web = try #require(fixture.load().project.service(named: "web"))
+        #expect(web.image.hasPrefix("stack-web:"))
+        #expect(web.image == web.build?.contentTag)
     }
 
     @Test("x-reconcile on a service: gpu placement, gpu requirement, gpu_memory, secret_env, validate")
