@@ -35,7 +35,7 @@ func whileRunning(_ controller: Controller, _ body: () async throws -> Void) asy
 
 /// Waits until `condition` holds, looking again as soon as other tasks have run, for at
 /// most `limit`; false when it never held.
-func eventually(within limit: Duration = .seconds(10), _ condition: () async throws -> Bool) async rethrows -> Bool {
+func eventually(within limit: Duration = .seconds(30), _ condition: () async throws -> Bool) async rethrows -> Bool {
     let deadline = ContinuousClock.now + limit
     while ContinuousClock.now < deadline {
         if try await condition() { return true }
