@@ -82,11 +82,12 @@ struct ProjectFixture: Sendable {
         return url.appendingPathComponent("reconcile").path
     }
 
-    /// Starts `reconcile ARGS -f compose.yaml -H host` without waiting.
-    func start(_ arguments: [String], environment extra: [String: String] = [:]) throws -> (Process, Pipe, Pipe) {
+    /// Starts `reconcile ARGS -f compose.yaml -H host` without waiting; without `-f` when
+    /// `manifest` is false (`apply PLANFILE`).
+    func start(_ arguments: [String], environment extra: [String: String] = [:], manifest: Bool = true) throws -> (Process, Pipe, Pipe) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = arguments + ["-f", manifestPath, "--host", host]
+        process.arguments = arguments + (manifest ? ["-f", manifestPath] : []) + ["--host", host]
         process.currentDirectoryURL = directory
         var environment = ProcessInfo.processInfo.environment
         environment["NO_COLOR"] = "1"
@@ -108,8 +109,8 @@ struct ProjectFixture: Sendable {
 
     /// Runs `reconcile ARGS` to the end with `environment` added to this process's.
     @discardableResult
-    func reconcile(_ arguments: [String], environment: [String: String]) throws -> Output {
-        let (process, out, err) = try start(arguments, environment: environment)
+    func reconcile(_ arguments: [String], environment: [String: String], manifest: Bool = true) throws -> Output {
+        let (process, out, err) = try start(arguments, environment: environment, manifest: manifest)
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()

@@ -22,22 +22,7 @@ private func secretStack(level: String = "info") -> String {
 extension ProjectFixture {
     /// Runs `reconcile ARGS --host host` without `-f`: for `apply PLANFILE`.
     func reconcileBare(_ arguments: String...) throws -> Output {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = arguments + ["--host", host]
-        process.currentDirectoryURL = directory
-        var environment = ProcessInfo.processInfo.environment
-        environment["NO_COLOR"] = "1"
-        process.environment = environment
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Output(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+        try reconcile(arguments, environment: [:], manifest: false)
     }
 
     var planPath: String { directory.appendingPathComponent("tfplan.json").path }
