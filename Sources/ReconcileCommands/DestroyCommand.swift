@@ -40,8 +40,10 @@ struct DestroyCommand: AsyncParsableCommand {
                 if let out {
                     let observed = try await Observer(client: client).observe(project: project)
                     let result = destroyPlan(project: project, observed: observed, removeVolumes: volumes)
+                    var noGPUs = GPUOptions()
+                    noGPUs.gpus = nil
                     var saved = try SavedPlanFile.make(
-                        plan: result, project: project, observed: observed, manifest: manifest, gpus: GPUOptions(), prune: false,
+                        plan: result, project: project, observed: observed, manifest: manifest, gpus: noGPUs, prune: false,
                         observedFrom: "engine")
                     saved.options.destroy = DestroyOptions(volumes: volumes, history: history)
                     try SavedPlanFile.write(saved, to: out)
