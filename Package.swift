@@ -45,6 +45,8 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
+                // SHA-256 of a docker context's name: where the CLI keeps its metadata.
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         // Where the core meets the engine: observer, executor, lock.
@@ -93,6 +95,7 @@ let package = Package(
             dependencies: [
                 "DockerEngine", "ReconcileTestSupport", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .testTarget(

@@ -23,6 +23,8 @@ public final class DockerClient: Sendable {
     /// containers) waits here, without a deadline, instead of timing out in the pool's
     /// queue, where a busy engine would look like an absent one.
     private let permits: RequestPermits
+    /// The `ssh` forward of an `ssh://` endpoint.
+    private let tunnel: SSHTunnel?
 
     private struct State {
         var requestCount = 0
@@ -43,17 +45,23 @@ public final class DockerClient: Sendable {
         if case .tcp = configuration.endpoint, let files = configuration.tls {
             httpConfiguration.tlsConfiguration = try Self.makeTLSConfiguration(files)
         }
+        if case .ssh(let destination) = configuration.endpoint {
+            tunnel = try SSHTunnel(destination, options: configuration.sshOptions)
+        } else {
+            tunnel = nil
+        }
         self.http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: httpConfiguration)
     }
 
-    /// A client configured as the docker CLI would be; see ``Configuration/fromEnvironment(host:environment:)``.
-    public static func fromEnvironment(host: String? = nil) throws -> DockerClient {
-        try DockerClient(configuration: .fromEnvironment(host: host))
+    /// A client configured as the docker CLI would be; see ``Configuration/fromEnvironment(host:context:environment:)``.
+    public static func fromEnvironment(host: String? = nil, context: String? = nil) throws -> DockerClient {
+        try DockerClient(configuration: .fromEnvironment(host: host, context: context))
     }
 
     /// Closes the connections. The client cannot be used afterwards.
     public func shutdown() async throws {
         state.withLockedValue { $0.negotiation?.cancel() }
+        defer { tunnel?.close() }
         try await http.shutdown()
     }
 
@@ -196,6 +204,7 @@ public final class DockerClient: Sendable {
         versioned: Bool = true,
         contentType: String? = nil
     ) async throws -> HTTPClientResponse {
+        if let tunnel { try await tunnel.waitReady() }
         if case .unix(let socketPath) = configuration.endpoint, !FileManager.default.fileExists(atPath: socketPath) {
             // Fail at once: the HTTP client would retry a missing socket until the connect timeout.
             throw transportError(IOError(errnoCode: ENOENT, reason: "connect"))
@@ -203,7 +212,7 @@ public final class DockerClient: Sendable {
         let prefix = versioned ? "/v\(try await apiVersion())" : ""
         var request = HTTPClientRequest(url: url(prefix + path, query: query))
         request.method = method
-        if case .unix = configuration.endpoint {
+        if tunnel != nil || configuration.endpoint.isUnix {
             // AHC sends an empty Host header over unix sockets, which the engine rejects with 400.
             request.headers.replaceOrAdd(name: "Host", value: "docker")
         }
@@ -292,6 +301,9 @@ public final class DockerClient: Sendable {
             let scheme = configuration.tls == nil ? "http" : "https"
             let hostPart = host.contains(":") ? "[\(host)]" : host
             url = "\(scheme)://\(hostPart):\(port)"
+        case .ssh:
+            let socketPath = tunnel?.localSocket ?? ""
+            url = "http+unix://" + (socketPath.addingPercentEncoding(withAllowedCharacters: .urlHostAllowed) ?? socketPath)
         }
         url += path
         if !query.isEmpty {
@@ -349,6 +361,7 @@ public final class DockerClient: Sendable {
         switch configuration.endpoint {
         case .unix: hint = "is dockerd running? set --host or DOCKER_HOST"
         case .tcp: hint = "is dockerd listening there? set --host or DOCKER_HOST"
+        case .ssh(let destination): hint = "is dockerd running there, with its socket at \(destination.socket)? set --host, --context or DOCKER_HOST"
         }
         return DockerError.transport(
             message: "cannot reach the Docker engine at \(endpointDescription): \(reason); \(hint)",

@@ -5,12 +5,15 @@ import ReconcileCore
 import ReconcileRuntime
 
 struct EngineOptions: ParsableArguments {
-    @Option(name: [.customShort("H"), .long], help: "Docker engine: unix:///path or tcp://host:port (default: DOCKER_HOST, else /var/run/docker.sock).")
+    @Option(name: [.customShort("H"), .long], help: "Docker engine: unix:///path, tcp://host:port or ssh://user@host (default: DOCKER_HOST, else the docker context in use, else /var/run/docker.sock).")
     var host: String?
+
+    @Option(help: "Docker context to use, as `docker context ls` lists them (default: DOCKER_CONTEXT, else `docker context use`'s).")
+    var context: String?
 
     /// A client for the chosen engine; the caller shuts it down.
     func client() throws -> DockerClient {
-        try DockerClient.fromEnvironment(host: host)
+        try DockerClient.fromEnvironment(host: host, context: context)
     }
 }
 

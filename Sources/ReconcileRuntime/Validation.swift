@@ -27,7 +27,11 @@ public struct ValidationOptions: Sendable {
     public static func forEngine(_ client: any ContainerEngine, environment: [String: String] = ProcessInfo.processInfo.environment) -> ValidationOptions {
         var options = ValidationOptions()
         if let image = environment["RECONCILE_WORKLOAD_IMAGE"], !image.isEmpty { options.workloadImage = image }
-        if case .tcp(let host, _) = client.endpoint { options.endpointHost = host }
+        switch client.endpoint {
+        case .tcp(let host, _): options.endpointHost = host
+        case .ssh(let destination): options.endpointHost = destination.host
+        case .unix: break
+        }
         return options
     }
 }

@@ -3,6 +3,12 @@ import NIOCore
 import Testing
 
 @testable import DockerEngine
+import Crypto
+
+/// SHA-256 as hex, as the docker CLI names a context's folders.
+enum SHA256Digest {
+    static func hex(_ text: String) -> String { SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined() }
+}
 
 @Suite("Docker endpoint and configuration")
 struct EndpointTests {
@@ -20,11 +26,59 @@ struct EndpointTests {
 
     @Test("unsupported or malformed hosts are refused with a sentence naming the value")
     func refusesBadHosts() {
-        for bad in ["ssh://me@host", "/var/run/docker.sock", "unix://relative.sock", "tcp://host:http", "tcp://:2375", "tcp://host:99999"] {
+        for bad in ["npipe:////./pipe/docker_engine", "/var/run/docker.sock", "unix://relative.sock", "tcp://host:http", "tcp://:2375", "tcp://host:99999"] {
             #expect(throws: DockerConfigurationError.self) { try DockerEndpoint(parsing: bad) }
         }
-        let error = #expect(throws: DockerConfigurationError.self) { try DockerEndpoint(parsing: "ssh://me@host") }
-        #expect(error?.description.contains("'ssh'") == true)
+        let error = #expect(throws: DockerConfigurationError.self) { try DockerEndpoint(parsing: "npipe:////./pipe/docker_engine") }
+        #expect(error?.description.contains("'npipe'") == true && error?.description.contains("ssh://") == true)
+    }
+
+    @Test("ssh:// hosts parse: user, port, IPv6 and an optional remote socket path")
+    func parsesSSH() throws {
+        #expect(try DockerEndpoint(parsing: "ssh://deploy@gpu-1") == .ssh(SSHDestination(user: "deploy", host: "gpu-1")))
+        #expect(try DockerEndpoint(parsing: "ssh://gpu-1:2222") == .ssh(SSHDestination(host: "gpu-1", port: 2222)))
+        #expect(try DockerEndpoint(parsing: "ssh://me@[::1]:22/run/user/1000/docker.sock")
+            == .ssh(SSHDestination(user: "me", host: "::1", port: 22, socket: "/run/user/1000/docker.sock")))
+        #expect(try DockerEndpoint(parsing: "ssh://me@[::1]:22/run/user/1000/docker.sock").description == "ssh://me@[::1]:22/run/user/1000/docker.sock")
+        #expect(try DockerEndpoint(parsing: "ssh://gpu-1/").description == "ssh://gpu-1")
+        for bad in ["ssh://", "ssh://me@", "ssh://host:notaport", "ssh://[::1"] {
+            #expect(throws: DockerConfigurationError.self, "\(bad)") { try DockerEndpoint(parsing: bad) }
+        }
+    }
+
+    @Test("docker contexts: --context, then DOCKER_HOST, then DOCKER_CONTEXT, then the CLI's current context; TLS from the context")
+    func contexts() throws {
+        let dir = NSTemporaryDirectory() + "reconcile-contexts-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        func add(_ name: String, host: String, tls: Bool = false) throws {
+            let digest = SHA256Digest.hex(name)
+            try FileManager.default.createDirectory(atPath: "\(dir)/contexts/meta/\(digest)", withIntermediateDirectories: true)
+            try #"{"Name":"\#(name)","Endpoints":{"docker":{"Host":"\#(host)","SkipTLSVerify":false}}}"#
+                .write(toFile: "\(dir)/contexts/meta/\(digest)/meta.json", atomically: true, encoding: .utf8)
+            if tls {
+                try FileManager.default.createDirectory(atPath: "\(dir)/contexts/tls/\(digest)/docker", withIntermediateDirectories: true)
+                for file in ["ca.pem", "cert.pem", "key.pem"] {
+                    FileManager.default.createFile(atPath: "\(dir)/contexts/tls/\(digest)/docker/\(file)", contents: Data())
+                }
+            }
+        }
+        try add("lab", host: "unix:///run/lab.sock")
+        try add("prod", host: "tcp://prod:2376", tls: true)
+        try add("far", host: "ssh://deploy@gpu-1")
+        let env = ["DOCKER_CONFIG": dir]
+        typealias C = DockerClient.Configuration
+        #expect(try C.fromEnvironment(host: nil, context: "lab", environment: env).endpoint == .unix(path: "/run/lab.sock"))
+        let prod = try C.fromEnvironment(host: nil, context: "prod", environment: env)
+        #expect(prod.endpoint == .tcp(host: "prod", port: 2376) && prod.tls?.certificatePath == "\(dir)/contexts/tls/\(SHA256Digest.hex("prod"))/docker/cert.pem")
+        #expect(try C.fromEnvironment(host: "unix:///x.sock", context: "lab", environment: env).endpoint == .unix(path: "/x.sock"), "--host wins")
+        #expect(try C.fromEnvironment(host: nil, environment: env.merging(["DOCKER_CONTEXT": "far"]) { $1 }).endpoint
+            == .ssh(SSHDestination(user: "deploy", host: "gpu-1")))
+        #expect(try C.fromEnvironment(host: nil, environment: env.merging(["DOCKER_CONTEXT": "far", "DOCKER_HOST": "unix:///y.sock"]) { $1 }).endpoint
+            == .unix(path: "/y.sock"), "DOCKER_HOST wins over DOCKER_CONTEXT, as in the docker CLI")
+        try #"{"currentContext": "lab"}"#.write(toFile: dir + "/config.json", atomically: true, encoding: .utf8)
+        #expect(try C.fromEnvironment(host: nil, environment: env).endpoint == .unix(path: "/run/lab.sock"))
+        #expect(try C.fromEnvironment(host: nil, context: "default", environment: env).endpoint == .defaultUnix)
+        #expect(throws: DockerConfigurationError.self) { try C.fromEnvironment(host: nil, context: "nowhere", environment: env) }
     }
 
     @Test("--host wins over DOCKER_HOST, which wins over the default socket")

@@ -84,10 +84,11 @@ struct ProjectFixture: Sendable {
 
     /// Starts `reconcile ARGS -f compose.yaml -H host` without waiting; without `-f` when
     /// `manifest` is false (`apply PLANFILE`).
-    func start(_ arguments: [String], environment extra: [String: String] = [:], manifest: Bool = true) throws -> (Process, Pipe, Pipe) {
+    /// `engine`: the arguments that name the engine (default: `--host` the test engine).
+    func start(_ arguments: [String], environment extra: [String: String] = [:], manifest: Bool = true, engine: [String]? = nil) throws -> (Process, Pipe, Pipe) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = arguments + (manifest ? ["-f", manifestPath] : []) + ["--host", host]
+        process.arguments = arguments + (manifest ? ["-f", manifestPath] : []) + (engine ?? ["--host", host])
         process.currentDirectoryURL = directory
         var environment = ProcessInfo.processInfo.environment
         environment["NO_COLOR"] = "1"
@@ -109,8 +110,8 @@ struct ProjectFixture: Sendable {
 
     /// Runs `reconcile ARGS` to the end with `environment` added to this process's.
     @discardableResult
-    func reconcile(_ arguments: [String], environment: [String: String], manifest: Bool = true) throws -> Output {
-        let (process, out, err) = try start(arguments, environment: environment, manifest: manifest)
+    func reconcile(_ arguments: [String], environment: [String: String], manifest: Bool = true, engine: [String]? = nil) throws -> Output {
+        let (process, out, err) = try start(arguments, environment: environment, manifest: manifest, engine: engine)
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
