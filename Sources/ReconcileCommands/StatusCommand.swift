@@ -3,6 +3,7 @@ import DockerEngine
 import Foundation
 import ReconcileCore
 import ReconcileManifest
+import ReconcileController
 import ReconcileRuntime
 
 /// `reconcile status`: what runs, against what the manifest wants.
@@ -48,6 +49,20 @@ struct StatusReport: Encodable {
         var running: Int
         var healthy: Int
         var containers: [ContainerStatus]
+        /// The service's `x-reconcile.autoscale`, when it has one: `desired` is then the count
+        /// it runs kept within `[min, max]`, as `apply` plans it.
+        var autoscale: Autoscale?
+    }
+
+    struct Autoscale: Encodable {
+        var min: Int
+        var max: Int
+        var metric: String
+        var target: Double
+        /// Seconds between decisions.
+        var interval: Double
+        /// The controller's last decision, when a controller renders the report (`/status`).
+        var last: AutoscaleStatus?
     }
 
     struct ContainerStatus: Encodable {
@@ -60,7 +75,7 @@ struct StatusReport: Encodable {
         var gpus: [String]
     }
 
-    init(project: Project, observed: ObservedState) {
+    init(project: Project, observed: ObservedState, autoscale decisions: [AutoscaleStatus] = []) {
         self.project = project.name
         self.observed = observed
         var byService: [String: [ObservedContainer]] = [:]
@@ -81,9 +96,17 @@ struct StatusReport: Encodable {
                 }
             }
             let containers = (byService[name] ?? []).sorted { ($0.replica ?? 0, $0.name) < ($1.replica ?? 0, $1.name) }
+            var desired = service?.replicas ?? 0
+            var autoscale: Autoscale?
+            if let service, let spec = service.extensions.autoscale {
+                let slots = Set(containers.filter { $0.state != .removing && !$0.isSurge }.compactMap(\.replica)).count
+                let last = decisions.first { $0.service == name }
+                desired = last.map { spec.clamp($0.desired) } ?? spec.clamp(slots == 0 ? service.replicas : slots)
+                autoscale = Autoscale(min: spec.min, max: spec.max, metric: spec.metric.name, target: spec.target, interval: spec.interval, last: last)
+            }
             services.append(
                 ServiceStatus(
-                    name: name, desired: service?.replicas ?? 0, running: containers.filter { $0.state == .running }.count,
+                    name: name, desired: desired, running: containers.filter { $0.state == .running }.count,
                     healthy: containers.filter { $0.health == .healthy }.count,
                     containers: containers.map { c in
                         ContainerStatus(
@@ -92,7 +115,7 @@ struct StatusReport: Encodable {
                             upToDate: hash != nil && (c.configHash == hash || c.configHash == placed(c))
                                 && (observed.images[c.image] == nil || observed.images[c.image] == c.imageID),
                             gpus: c.gpuDeviceIDs)
-                    }))
+                    }, autoscale: autoscale))
         }
         self.services = services
     }
@@ -116,6 +139,11 @@ struct StatusReport: Encodable {
             lines.append(
                 "  \(paint(service.name, "1"))  \(service.running)/\(service.desired) running\(service.healthy > 0 ? ", \(service.healthy) healthy" : "")"
                     + (ok ? "" : paint("  (not converged)", "33")))
+            if let scale = service.autoscale {
+                var line = "    autoscale \(scale.min)–\(scale.max) on \(scale.metric), target \(Self.number(scale.target)) per replica, every \(Self.number(scale.interval)) s"
+                if let last = scale.last { line += "; last: \(last.decision)" }
+                lines.append(line)
+            }
             for c in service.containers {
                 var state = c.state
                 if c.health != "none" { state += " (\(c.health))" }
@@ -126,6 +154,10 @@ struct StatusReport: Encodable {
         }
         lines.append(contentsOf: gpuLines())
         return lines.joined(separator: "\n")
+    }
+
+    static func number(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)
     }
 
     /// The GPU inventory and who holds each GPU: "gpus 4 (nvidia-smi)", then "  0  ml-train-1".

@@ -52,8 +52,11 @@ func planAutoscaled(desired: Project, observed: ObservedState, options: PlanOpti
     }
     var planner = Planner(desired: Planner.autoscaledCounts(desired, observed: observed, decisions: decisions), observed: observed, options: options)
     var plan = try planner.run()
+    // A decision labels the steps that carry it out; a later pass that puts back a replica
+    // someone removed (the host no longer runs the decision's `from`) says so in its own words.
+    let labelled = decisions.filter { Planner.observedCount(of: $0.key, project: desired.name, in: observed) == $0.value.from }
     for index in plan.steps.indices {
-        guard let service = plan.steps[index].service, let decision = decisions[service] else { continue }
+        guard let service = plan.steps[index].service, let decision = labelled[service] else { continue }
         let cause: StepCause
         switch plan.steps[index].cause {
         case .newService(let gpus, let ports), .replicaMissing(_, let gpus, let ports):
