@@ -128,7 +128,7 @@ extension Controller {
                 continue
             }
             for problem in measurement.problems {
-                log.debug("replica not measured", metadata: ["service": "\(service.name)", "detail": "\(problem)"])
+                log.info("replica not measured", metadata: ["service": "\(service.name)", "detail": "\(problem)"])
             }
             let inventory = observed.gpus ?? project.extensions.gpus
             let bound = Autoscaler.gpuCapacity(service: service, current: measurement.current, observed: observed, inventory: inventory)
@@ -150,12 +150,8 @@ extension Controller {
                 "current": "\(decision.from)", "desired": "\(decision.to)", "reason": "\(decision.reason.label)",
             ]
             if let value = decision.value { metadata["value"] = "\(rounded(value))" }
-            if decision.to != decision.from {
-                changed = true
-                log.info("autoscale decision: \(decision.text)", metadata: metadata)
-            } else {
-                log.debug("autoscale decision: \(decision.text)", metadata: metadata)
-            }
+            if decision.to != decision.from { changed = true }
+            log.info("autoscale decision", metadata: metadata.merging(["decision": "\(decision.text)"]) { a, _ in a })
         }
         if changed { enqueue("autoscale") }
     }

@@ -55,7 +55,7 @@ struct AutoscaleIntegrationTests {
     /// A load generator on the project's network: `workers` loops calling the service name,
     /// each printing `.` per request served and `F` on a line per request failed.
     static func loadgen(_ f: ProjectFixture, name: String, workers: Int, pause: String) async throws -> String {
-        let loop = "while true; do if wget -q -T 5 -O /dev/null http://api:8080/cgi-bin/work; then printf .; else echo F; fi; sleep \(pause); done"
+        let loop = "while true; do if wget -q -O /dev/null http://api:8080/cgi-bin/work; then printf .; else echo F; fi; sleep \(pause); done"
         let script = (0..<workers).map { _ in "(\(loop)) &" }.joined(separator: "\n") + "\nwait"
         let created = try await f.client.createContainer(
             name: "\(f.project)-\(name)",
