@@ -61,9 +61,9 @@ func planAutoscaled(desired: Project, observed: ObservedState, options: PlanOpti
         switch plan.steps[index].cause {
         case .newService(let gpus, let ports), .replicaMissing(_, let gpus, let ports):
             guard decision.to > decision.from else { continue }
-            cause = .autoscale(decision, gpus: gpus, hostPorts: ports)
+            cause = .autoscale(decision: decision, gpus: gpus, hostPorts: ports)
         case .scaleDown:
-            cause = .autoscale(decision, gpus: nil, hostPorts: nil)
+            cause = .autoscale(decision: decision, gpus: nil, hostPorts: nil)
         default:
             continue
         }

@@ -19,7 +19,7 @@ public enum StepCause: Sendable, Equatable, Codable {
     case scaleDown(from: Int, to: Int)
     /// A replica added or removed by the autoscaler's decision; for an added one, its
     /// placement as for `replicaMissing`.
-    case autoscale(AutoscaleDecision, gpus: [String]?, hostPorts: [Int]?)
+    case autoscale(decision: AutoscaleDecision, gpus: [String]?, hostPorts: [Int]?)
     /// A container of a service no longer in the manifest (`--prune`).
     case serviceRemoved(service: String)
     /// A `build:` service's image is built.

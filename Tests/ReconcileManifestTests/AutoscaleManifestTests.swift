@@ -96,3 +96,19 @@ struct AutoscaleManifestTests {
         #expect(try warnings(yaml).map(\.message) == ["`replicas: 9` is outside autoscale's [1, 4]: the service starts with 4"])
     }
 }
+
+@Suite("manifests/autoscale")
+struct AutoscaleExampleTests {
+    @Test("the autoscale example (a service behind nginx) loads without a warning, with a subnet for draining")
+    func loads() throws {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("manifests/autoscale/compose.yaml").path
+        let loaded = try ManifestLoader(environment: [:]).load(paths: [path])
+        #expect(loaded.warnings.isEmpty, "\(loaded.warnings)")
+        let model = try #require(loaded.project.service(named: "model"))
+        #expect(model.extensions.autoscale?.max == 6)
+        #expect(model.extensions.autoscale?.metric == .prometheus(name: "reconcile_workload_requests_in_flight", port: 8080, path: "/metrics", quantile: nil))
+        #expect(loaded.project.network(key: "default")?.subnets == ["172.28.64.0/24"])
+        #expect(loaded.project.configs?.first?.content?.contains("proxy_pass $model;") == true)
+    }
+}
