@@ -721,14 +721,16 @@ public actor FakeEngine: ContainerEngine {
         stats[container.id] = sample
     }
 
-    /// The sample set for the container, else zero use (as dockerd answers for a container
-    /// that is not running).
+    /// The sample set for the container, else none used: 0 % CPU of one core and 0 bytes of
+    /// memory while it runs, no memory figure when it does not.
     public func containerStats(_ id: String) async throws -> ContainerStats {
         let lose = try await admit(.containerStats, id)
         guard let container = find(id) else { throw notFound("container", id) }
-        let sample = stats[container.id] ?? ContainerStats(
-            cpuStats: .init(totalUsage: 0, systemCPUUsage: 0, onlineCPUs: 1), precpuStats: .init(totalUsage: 0, systemCPUUsage: 0, onlineCPUs: 1),
-            memoryStats: .init(usage: 0, limit: 0))
+        let idle = ContainerStats(
+            cpuStats: .init(totalUsage: 0, systemCPUUsage: 1_000_000_000, onlineCPUs: 1),
+            precpuStats: .init(totalUsage: 0, systemCPUUsage: 0, onlineCPUs: 1),
+            memoryStats: container.isRunning ? .init(usage: 0, limit: 1 << 30) : .init(usage: nil, limit: nil))
+        let sample = stats[container.id] ?? idle
         return try answer(lose, sample)
     }
 
