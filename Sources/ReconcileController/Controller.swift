@@ -414,7 +414,7 @@ public final class Controller: ServiceLifecycle.Service, Sendable {
         let started = ContinuousClock.now
         do {
             let observed = trustingEvents(try await observer.observe(project: project), log: log)
-            metrics.replicas(project: project, observed: observed)
+            metrics.replicas(project: project.withAutoscaledCounts(observed: observed, decisions: decisionsInForce()), observed: observed)
             let full = try ReconcileCore.plan(
                 desired: project, observed: observed,
                 options: PlanOptions(prune: configuration.prune, gateTimeout: configuration.gateTimeout, autoscale: decisionsInForce()))

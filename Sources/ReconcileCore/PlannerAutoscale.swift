@@ -32,6 +32,15 @@ extension Planner {
     }
 }
 
+extension Project {
+    /// The project with each autoscaled service's `replicas` set to the count a plan takes it
+    /// to: the decision's, else the count `observed` runs (the starting count when none),
+    /// within `[min, max]`. What `status` and the controller's gauges call desired.
+    public func withAutoscaledCounts(observed: ObservedState, decisions: [String: AutoscaleDecision] = [:]) -> Project {
+        Planner.autoscaledCounts(self, observed: observed, decisions: decisions)
+    }
+}
+
 /// Plans a project with autoscaled services: decisions of services that roll out now wait
 /// (a rollout and a scale never mix in one service), the scale steps carry the decision as
 /// their cause, and a decision bounded by the host's GPUs is said in the warnings.

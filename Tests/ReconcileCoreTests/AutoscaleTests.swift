@@ -267,3 +267,38 @@ struct AutoscalePlannerTests {
         #expect(result.warnings.contains { $0.contains("waits until its rollout is done") })
     }
 }
+
+@Suite("Planner with autoscaled GPU services")
+struct AutoscaleGPUPlannerTests {
+    @Test("a GPU-bound decision is in the plan's warnings, and the added replica is placed on the free GPU")
+    func gpuBoundWarning() throws {
+        var project = AutoscalePlannerTests.project(replicas: 1)
+        project.services[0].devices = [DeviceRequest(driver: "nvidia", count: .exactly(1))]
+        project.extensions.gpus = [GPUDevice(id: "0"), GPUDevice(id: "1")]
+        let host = try converged(project)
+        let decision = AutoscaleDecision(
+            service: "api", from: 1, to: 2, metric: "inference_requests_in_flight", value: 80, target: 20, recommended: 4,
+            reason: .gpuBound(free: 1))
+        let result = try plan(desired: project, observed: host.state, options: PlanOptions(autoscale: ["api": decision]))
+        #expect(result.steps.map(\.action) == [.create])
+        #expect(result.steps[0].gpus == ["1"])
+        #expect(
+            result.steps[0].reason
+                == "autoscale 1 → 2 (inference_requests_in_flight 80 per replica > target 20; GPU-bound: 1 GPU free (wants 4)) (GPU 1)")
+        #expect(result.warnings.contains { $0.hasPrefix("service api is GPU-bound: autoscale 1 → 2") })
+    }
+
+    @Test("a pass that puts back replicas someone removed (the host no longer runs the decision's `from`) says so in its own words")
+    func repairNotRelabelled() throws {
+        var host = try converged(AutoscalePlannerTests.project(replicas: 2))
+        let up = try plan(
+            desired: AutoscalePlannerTests.project(), observed: host.state,
+            options: PlanOptions(autoscale: ["api": AutoscalePlannerTests.decision(from: 2, to: 3)]))
+        host.apply(up, desired: AutoscalePlannerTests.project())
+        host.state.containers.removeAll { $0.name == "demo-api-2" || $0.name == "demo-api-3" }
+        let repair = try plan(
+            desired: AutoscalePlannerTests.project(), observed: host.state,
+            options: PlanOptions(autoscale: ["api": AutoscalePlannerTests.decision(from: 2, to: 3)]))
+        #expect(repair.steps.map(\.reason) == ["replica 2 is missing", "replica 3 is missing"])
+    }
+}
