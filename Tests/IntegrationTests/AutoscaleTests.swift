@@ -98,7 +98,7 @@ struct AutoscaleIntegrationTests {
             let stepped = Date()
             try await controller.waitRunning(f, service: "api", count: 3, within: 60)
             let reached = Date().timeIntervalSince(stepped)
-            #expect(controller.log().contains("autoscale 1 → 3"), "\(controller.log())")
+            #expect(controller.log().contains("create: autoscale 1 → ") || controller.log().contains("reason=\"autoscale 1 → "), "\(controller.log())")
             let metrics = try controller.get("/metrics")
             #expect(metrics.contains(#"reconcile_autoscale_desired_replicas{service="api"} 3.0"#), "\(metrics)")
             let status = try controller.get("/status")

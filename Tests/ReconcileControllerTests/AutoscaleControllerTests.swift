@@ -139,6 +139,33 @@ struct AutoscaleControllerTests {
         }
     }
 
+    @Test("cpu: the engine's one-shot stats, in percent of the cpus limit, decide the count")
+    func cpuMetric() async throws {
+        let engine = FakeEngine()
+        await engine.addImage("local/api:1")
+        let load = FakeLoad(engine: engine)
+        let clock = TestClock<Duration>()
+        var project = autoscaledProject()
+        project.services[0].limits.cpus = 0.5
+        project.services[0].extensions.autoscale?.metric = .cpu
+        project.services[0].extensions.autoscale?.target = 50
+        let controller = make(engine, load, clock, project: project)
+        try await whileRunning(controller) {
+            #expect(await eventually { controller.status().ready })
+            // 0.75 of a core used on a 0.5-core limit: 150 % of it, three times the target.
+            await engine.setStats(
+                "demo-api-1",
+                ContainerStats(
+                    cpuStats: .init(totalUsage: 750_000_000, systemCPUUsage: 2_000_000_000, onlineCPUs: 2),
+                    precpuStats: .init(totalUsage: 0, systemCPUUsage: 0, onlineCPUs: 2), memoryStats: .init(usage: 1 << 20, limit: 1 << 30)))
+            let decided = await tick(clock, controller, at: 15)
+            #expect(decided?.metric == "cpu %")
+            #expect(decided?.value == 150)
+            #expect(decided?.desired == 3)
+            #expect(await eventually { await runningAPI(engine) == 3 })
+        }
+    }
+
     @Test("no decision is taken while the service rolls out")
     func notDuringRollout() async throws {
         let engine = FakeEngine()
