@@ -57,7 +57,7 @@ struct AutoscaleControllerTests {
                 paths: [], resync: 3600, manifestPoll: 0.02, parallelism: 4, gateTimeout: 5, autoscaleClock: AutoscaleClock(clock),
                 scrape: { try await load.scrape($0) }),
             load: { initial }, logger: quietLogger,
-            observer: Observer(client: engine, gpuInventory: GPUInventory(probe: nil, environment: [:])))
+            observer: Observer(client: engine, gpuDiscovery: GPUDiscovery(probe: nil, environment: [:])))
     }
 
     /// Advances the clock by one interval and waits for the decision taken at that time.
