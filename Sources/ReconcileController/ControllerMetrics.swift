@@ -116,9 +116,13 @@ public final class ControllerMetrics: Sendable {
     /// One autoscale decision: the metric, its target, the count decided, and why.
     func autoscale(_ decision: AutoscaleDecision) {
         let service = [("service", decision.service)]
-        registry.makeGauge(
-            descriptor: describe("reconcile_autoscale_metric", "The autoscaled metric's average per replica at the last decision."), labels: service
-        ).set(decision.value ?? .nan)
+        // Left at its last value when no replica reported the metric (the text format's NaN
+        // is not what swift-prometheus writes for Double.nan).
+        if let value = decision.value {
+            registry.makeGauge(
+                descriptor: describe("reconcile_autoscale_metric", "The autoscaled metric's average per replica at the last decision."), labels: service
+            ).set(value)
+        }
         registry.makeGauge(descriptor: describe("reconcile_autoscale_target", "The autoscaled metric's target per replica."), labels: service)
             .set(decision.target)
         registry.makeGauge(descriptor: describe("reconcile_autoscale_current_replicas", "Replicas when the autoscaler last decided."), labels: service)

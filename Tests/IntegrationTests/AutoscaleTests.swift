@@ -101,6 +101,7 @@ struct AutoscaleIntegrationTests {
             #expect(controller.log().contains("create: autoscale 1 → ") || controller.log().contains("reason=\"autoscale 1 → "), "\(controller.log())")
             let metrics = try controller.get("/metrics")
             #expect(metrics.contains(#"reconcile_autoscale_desired_replicas{service="api"} 3.0"#), "\(metrics)")
+            try ControllerTests.checkExposition(metrics)
             let status = try controller.get("/status")
             #expect(status.contains("\"autoscale\""))
 
