@@ -4,9 +4,9 @@
 # Prometheus counter of the requests it served) under `reconcile controller`, and a load
 # generator on the project network calling the service name.
 #
-#   1. step to serving: from a step in load (1 worker to WORKERS) to every added replica
-#      serving requests (its own counter grows), against the target of one scrape interval
-#      plus a replica's start;
+#   1. step to serving: from a step in load (1 worker to WORKERS) to every replica the
+#      autoscaler added serving requests (its own counter grows) once the count settles,
+#      against the target of one scrape interval plus a replica's start;
 #   2. p95 latency during the step (from the step until the count settles) against the
 #      steady state after it, at the per-replica load the target asks for. Latencies come
 #      from busybox `time -p` in the load generator: 10 ms resolution.
@@ -111,12 +111,23 @@ while true; do
         n=$(served "$c" || echo 0)
         if [ "${n:-0}" -gt 0 ] && [ "$c" != "$project-api-1" ]; then first[$c]=$now; fi
     done
-    count=0; for _ in "${!first[@]}"; do count=$((count + 1)); done
-    [ "$count" -ge $((MAX - 1)) ] && break
-    awk -v n="$now" -v s="$step" 'BEGIN{exit !(n - s > 120)}' && { echo "did not reach $MAX replicas in 120 s"; break; }
+    # Settled: every running replica serves, and the count has not changed for three intervals.
+    count=$(running)
+    if [ "$count" != "${last_count:-}" ]; then last_count=$count; changed=$now; fi
+    serving=1; for _ in "${!first[@]}"; do serving=$((serving + 1)); done
+    if [ "$count" -gt 1 ] && [ "$serving" -ge "$count" ] && awk -v n="$now" -v c="$changed" -v i="$INTERVAL" 'BEGIN{exit !(n - c > 3 * i)}'; then
+        settled_at=$changed
+        break
+    fi
+    awk -v n="$now" -v s="$step" 'BEGIN{exit !(n - s > 120)}' && { echo "did not settle in 120 s"; break; }
     sleep 0.2
 done
-settled=$(uptime_now)
+settled=${settled_at:-$(uptime_now)}
+# The step's window ends when the count last changed and every replica served; the steady
+# window starts after it.
+latest=$settled
+for c in "${!first[@]}"; do latest=$(awk -v a="$latest" -v b="${first[$c]}" 'BEGIN{print (b > a ? b : a)}'); done
+settled=$latest
 sleep "$STEADY"
 end=$(uptime_now)
 docker logs "$project-load" 2>/dev/null > "$work/latencies"
