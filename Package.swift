@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/pointfreeco/swift-clocks", from: "1.1.1"),
     ],
     targets: [
         // Pure core: manifest model, observed state, planner, config hash, labels. No I/O; its
@@ -103,6 +104,7 @@ let package = Package(
             dependencies: [
                 "ReconcileController", "ReconcileCore", "ReconcileRuntime", "ReconcileManifest", "DockerEngine",
                 "ReconcileTestSupport", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Clocks", package: "swift-clocks"),
             ]
         ),
         // The runtime against the fake engine: fast, no daemon.

@@ -32,6 +32,8 @@ public protocol ContainerEngine: Sendable {
     ) async throws -> [LogChunk]
     /// Extracts a tar archive into a container's filesystem (secrets and configs written before start).
     func putArchive(_ id: String, path: String, archive: [UInt8], copyUIDGID: Bool) async throws
+    /// One sample of a running container's CPU and memory use (the autoscaler's `cpu` and `memory` metrics).
+    func containerStats(_ id: String) async throws -> ContainerStats
 
     // Networks
     func listNetworks(filters: DockerFilters) async throws -> [Network]

@@ -162,7 +162,8 @@ struct ControllerCommand: AsyncParsableCommand {
     @Sendable static func renderStatus(project: Project, observed: ObservedState, controller: ControllerStatus) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        let report = ControllerStatusReport(report: StatusReport(project: project, observed: observed), controller: controller)
+        let report = ControllerStatusReport(
+            report: StatusReport(project: project, observed: observed, autoscale: controller.autoscale), controller: controller)
         return String(decoding: try encoder.encode(report), as: UTF8.self)
     }
 }

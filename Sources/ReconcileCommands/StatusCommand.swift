@@ -3,6 +3,7 @@ import DockerEngine
 import Foundation
 import ReconcileCore
 import ReconcileManifest
+import ReconcileController
 import ReconcileRuntime
 
 /// `reconcile status`: what runs, against what the manifest wants.
@@ -52,6 +53,20 @@ struct StatusReport: Encodable {
         /// (`ObservedContainer.isReady`, what apply --wait and validation wait for).
         var ready: Int
         var containers: [ContainerStatus]
+        /// The service's `x-reconcile.autoscale`, when it has one: `desired` is then the count
+        /// it runs kept within `[min, max]`, as `apply` plans it.
+        var autoscale: Autoscale?
+    }
+
+    struct Autoscale: Encodable {
+        var min: Int
+        var max: Int
+        var metric: String
+        var target: Double
+        /// Seconds between decisions.
+        var interval: Double
+        /// The controller's last decision, when a controller renders the report (`/status`).
+        var last: AutoscaleStatus?
     }
 
     struct ContainerStatus: Encodable {
@@ -64,7 +79,7 @@ struct StatusReport: Encodable {
         var gpus: [String]
     }
 
-    init(project: Project, observed: ObservedState) {
+    init(project: Project, observed: ObservedState, autoscale decisions: [AutoscaleStatus] = []) {
         self.project = project.name
         self.observed = observed
         var byService: [String: [ObservedContainer]] = [:]
@@ -80,16 +95,24 @@ struct StatusReport: Encodable {
             // The planner's own test of "current" (ReplicaCurrency): the same answer as `plan`.
             let currency = service.map { ReplicaCurrency(service: $0, project: project, observed: upgraded) }
             let containers = (byService[name] ?? []).sorted { ($0.replica ?? 0, $0.name) < ($1.replica ?? 0, $1.name) }
+            var desired = service?.replicas ?? 0
+            var autoscale: Autoscale?
+            if let service, let spec = service.extensions.autoscale {
+                let slots = Set(containers.filter { $0.state != .removing && !$0.isSurge }.compactMap(\.replica)).count
+                let last = decisions.first { $0.service == name }
+                desired = last.map { spec.clamp($0.desired) } ?? spec.clamp(slots == 0 ? service.replicas : slots)
+                autoscale = Autoscale(min: spec.min, max: spec.max, metric: spec.metric.name, target: spec.target, interval: spec.interval, last: last)
+            }
             services.append(
                 ServiceStatus(
-                    name: name, desired: service?.replicas ?? 0, running: containers.filter { $0.state == .running }.count,
+                    name: name, desired: desired, running: containers.filter { $0.state == .running }.count,
                     healthy: containers.filter { $0.health == .healthy }.count,
                     ready: containers.filter(\.isReady).count,
                     containers: containers.map { c in
                         ContainerStatus(
                             name: c.name, id: String(c.id.prefix(12)), state: c.state.rawValue, health: c.health.rawValue,
                             image: c.image, upToDate: currency?.isCurrent(c) ?? false, gpus: c.gpuDeviceIDs)
-                    }))
+                    }, autoscale: autoscale))
         }
         self.services = services
     }
@@ -113,6 +136,11 @@ struct StatusReport: Encodable {
             lines.append(
                 "  \(paint(service.name, "1"))  \(service.running)/\(service.desired) running, \(service.ready) ready\(service.healthy > 0 ? ", \(service.healthy) healthy" : "")"
                     + (ok ? "" : paint("  (not converged)", "33")))
+            if let scale = service.autoscale {
+                var line = "    autoscale \(scale.min)–\(scale.max) on \(scale.metric), target \(Self.number(scale.target)) per replica, every \(Self.number(scale.interval)) s"
+                if let last = scale.last { line += "; last: \(last.decision)" }
+                lines.append(line)
+            }
             for c in service.containers {
                 var state = c.state
                 if c.health != "none" { state += " (\(c.health))" }
@@ -123,6 +151,10 @@ struct StatusReport: Encodable {
         }
         lines.append(contentsOf: gpuLines())
         return lines.joined(separator: "\n")
+    }
+
+    static func number(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)
     }
 
     /// The GPU inventory and who holds each GPU: "gpus 4 (nvidia-smi)", then "  0  ml-train-1".

@@ -24,13 +24,20 @@ public struct ControllerConfiguration: Sendable {
     /// Takes the project's lock again when it is removed under the controller (`reconcile
     /// unlock` while it runs); false when another process holds it now. Nil: not watched.
     public var relock: (@Sendable () async -> Bool)?
+    /// The clock autoscale intervals are waited on and decisions timed by.
+    public var autoscaleClock: AutoscaleClock
+    /// Reads a replica's metrics page (nil: an HTTP GET); tests answer from memory.
+    public var scrape: ReplicaMeter.Fetch?
 
     public init(
         paths: [String], prune: Bool = false, resync: Double = 30, manifestPoll: Double = 1,
         parallelism: Int = ExecutionOptions.defaultParallelism, gateTimeout: Double = 120,
-        replicaBackoff: BackoffPolicy = .replica, backoffReset: Double = 60, relock: (@Sendable () async -> Bool)? = nil
+        replicaBackoff: BackoffPolicy = .replica, backoffReset: Double = 60, relock: (@Sendable () async -> Bool)? = nil,
+        autoscaleClock: AutoscaleClock = .continuous, scrape: ReplicaMeter.Fetch? = nil
     ) {
         self.relock = relock
+        self.autoscaleClock = autoscaleClock
+        self.scrape = scrape
         self.paths = paths
         self.prune = prune
         self.resync = resync
@@ -53,6 +60,8 @@ public struct ControllerStatus: Encodable, Sendable {
     public var manifestError: String?
     public var manifestDigest: String
     public var backoff: [Backoff]
+    /// Each autoscaled service's last decision.
+    public var autoscale: [AutoscaleStatus]
 
     public struct Backoff: Encodable, Sendable {
         public var service: String
@@ -79,7 +88,9 @@ public final class Controller: ServiceLifecycle.Service, Sendable {
     let logger: Logger
     let observer: Observer
     let projectName: String
-    private let state: Mutex<State>
+    let state: Mutex<State>
+    let autoscale = Mutex(AutoscaleMemory())
+    let meter: ReplicaMeter
     private let wakeups: AsyncStream<Void>
     private let wakeup: AsyncStream<Void>.Continuation
     private let origin = ContinuousClock.now
@@ -132,6 +143,7 @@ public final class Controller: ServiceLifecycle.Service, Sendable {
         logger[metadataKey: "project"] = "\(initial.project.name)"
         self.logger = logger
         self.observer = observer ?? Observer(client: client)
+        meter = ReplicaMeter(client: client, fetch: configuration.scrape)
         projectName = initial.project.name
         state = Mutex(
             State(
@@ -150,6 +162,7 @@ public final class Controller: ServiceLifecycle.Service, Sendable {
                 group.addTask { await self.watchEvents() }
                 group.addTask { await self.watchManifest() }
                 group.addTask { await self.resyncLoop() }
+                group.addTask { await self.autoscaleLoop() }
                 await self.loop()
                 group.cancelAll()
             }
@@ -401,13 +414,20 @@ public final class Controller: ServiceLifecycle.Service, Sendable {
         let started = ContinuousClock.now
         do {
             let observed = trustingEvents(try await observer.observe(project: project), log: log)
-            metrics.replicas(project: project, observed: observed)
-            let full = try ReconcileCore.plan(desired: project, observed: observed, options: PlanOptions(prune: configuration.prune, gateTimeout: configuration.gateTimeout))
+            metrics.replicas(project: project.withAutoscaledCounts(observed: observed, decisions: decisionsInForce()), observed: observed)
+            let full = try ReconcileCore.plan(
+                desired: project, observed: observed,
+                options: PlanOptions(prune: configuration.prune, gateTimeout: configuration.gateTimeout, autoscale: decisionsInForce()))
             let (runnable, deferred) = admit(full, observed: observed, log: log)
+            for warning in full.warnings where warning.contains("autoscale") {
+                log.info("autoscale", metadata: ["detail": "\(warning)"])
+            }
             var succeeded = true
             if !runnable.isEmpty {
                 log.info("pass started", metadata: ["steps": "\(runnable.steps.count)", "reasons": "\(reasons.sorted().joined(separator: ","))"])
+                setRollingOut(Set(runnable.steps.filter { $0.action == .recreate }.compactMap(\.service)))
                 succeeded = await execute(runnable, project: project, digest: digest, log: log)
+                setRollingOut([])
             }
             let seconds = elapsed(since: started)
             metrics.passDuration.record(ContinuousClock.now - started)
@@ -622,6 +642,7 @@ public final class Controller: ServiceLifecycle.Service, Sendable {
     /// Ready: the event stream is connected and the last pass succeeded.
     public func status() -> ControllerStatus {
         let current = now()
+        let scaled = autoscaleStatus()
         return state.withLock { state in
             ControllerStatus(
                 ready: state.streamConnected && state.lastPassSucceeded, eventStreamConnected: state.streamConnected,
@@ -632,7 +653,7 @@ public final class Controller: ServiceLifecycle.Service, Sendable {
                     return ControllerStatus.Backoff(
                         service: parts.first.map(String.init) ?? entry.key, replica: parts.count > 1 ? Int(parts[1]) ?? 0 : 0,
                         failures: entry.failures, retryInSeconds: rounded(entry.until - current))
-                })
+                }, autoscale: scaled)
         }
     }
 

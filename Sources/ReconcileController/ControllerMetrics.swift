@@ -18,7 +18,7 @@ public final class ControllerMetrics: Sendable {
     let lastPassSucceeded: Gauge
     /// Label sets set last time, so a service or replica that went away reads 0 rather than
     /// keeping its last value.
-    private let known = Mutex<(services: Set<String>, backoff: Set<String>)>(([], []))
+    private let known = Mutex<(services: Set<String>, backoff: Set<String>, reasons: [String: String])>(([], [], [:]))
 
     public init() {
         passDuration = registry.makeDurationHistogram(
@@ -110,6 +110,51 @@ public final class ControllerMetrics: Sendable {
                 descriptor: describe("reconcile_controller_backoff_failures", "Consecutive quick crashes of a replica that is held back."),
                 labels: labels
             ).set(Double(value.failures))
+        }
+    }
+
+    /// One autoscale decision: the metric, its target, the count decided, and why.
+    func autoscale(_ decision: AutoscaleDecision) {
+        let service = [("service", decision.service)]
+        // Left at its last value when no replica reported the metric (the text format's NaN
+        // is not what swift-prometheus writes for Double.nan).
+        if let value = decision.value {
+            registry.makeGauge(
+                descriptor: describe("reconcile_autoscale_metric", "The autoscaled metric's average per replica at the last decision."), labels: service
+            ).set(value)
+        }
+        registry.makeGauge(descriptor: describe("reconcile_autoscale_target", "The autoscaled metric's target per replica."), labels: service)
+            .set(decision.target)
+        registry.makeGauge(descriptor: describe("reconcile_autoscale_current_replicas", "Replicas when the autoscaler last decided."), labels: service)
+            .set(Double(decision.from))
+        registry.makeGauge(descriptor: describe("reconcile_autoscale_desired_replicas", "Replicas the autoscaler decided."), labels: service)
+            .set(Double(decision.to))
+        let last = known.withLock { known -> String? in
+            defer { known.reasons[decision.service] = decision.reason.label }
+            return known.reasons[decision.service]
+        }
+        if let last, last != decision.reason.label {
+            registry.makeGauge(
+                descriptor: describe("reconcile_autoscale_last_decision", "1 for the reason of the service's last autoscale decision."),
+                labels: service + [("reason", last)]
+            ).set(0.0)
+        }
+        registry.makeGauge(
+            descriptor: describe("reconcile_autoscale_last_decision", "1 for the reason of the service's last autoscale decision."),
+            labels: service + [("reason", decision.reason.label)]
+        ).set(1.0)
+        let limited: String?
+        switch decision.reason {
+        case .gpuBound: limited = "gpus"
+        case .atMax where decision.recommended > decision.to: limited = "max"
+        case .rateLimited where decision.to > decision.from || decision.recommended > decision.to: limited = "rate"
+        default: limited = nil
+        }
+        if let limited {
+            registry.makeCounter(
+                descriptor: describe("reconcile_autoscale_limited", "Autoscale decisions that wanted more replicas than allowed, by what bounded them."),
+                labels: service + [("reason", limited)]
+            ).increment()
         }
     }
 

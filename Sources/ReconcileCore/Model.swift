@@ -396,15 +396,19 @@ public struct ServiceExtensions: Sendable, Equatable, Codable {
     /// Minimum memory per GPU in bytes (`gpu_memory: 40GiB`), where the inventory knows it.
     public var gpuMemoryBytes: Int64?
     public var validate: ValidationSpec?
+    /// `x-reconcile.autoscale`: the replica count follows the measured load; `replicas` is
+    /// then only the starting count. Not part of the config hash.
+    public var autoscale: AutoscaleSpec?
 
     public init(
         gpuPlacement: GPUPlacement = .distinct, gpu: GPURequirement = .required, gpuMemoryBytes: Int64? = nil,
-        validate: ValidationSpec? = nil
+        validate: ValidationSpec? = nil, autoscale: AutoscaleSpec? = nil
     ) {
         self.gpuPlacement = gpuPlacement
         self.gpu = gpu
         self.gpuMemoryBytes = gpuMemoryBytes
         self.validate = validate
+        self.autoscale = autoscale
     }
 }
 

@@ -210,11 +210,15 @@ public struct PlanOptions: Sendable, Equatable {
     public var defaultMonitor: Double
     /// Seconds a new replica may take to pass its gate (`--timeout`).
     public var gateTimeout: Double
+    /// The autoscaler's decisions by service (the controller's): the count each autoscaled
+    /// service is planned to. A service without one keeps the count it runs, within its bounds.
+    public var autoscale: [String: AutoscaleDecision]
 
     public init(
         prune: Bool = false, preferredGPUs: [String: [Int: [String]]] = [:], offline: Bool = false, defaultMonitor: Double = 0.5,
-        gateTimeout: Double = 120
+        gateTimeout: Double = 120, autoscale: [String: AutoscaleDecision] = [:]
     ) {
+        self.autoscale = autoscale
         self.prune = prune
         self.preferredGPUs = preferredGPUs
         self.offline = offline

@@ -4,7 +4,11 @@
 /// (warnings, reasons) or in the thrown `PlanningError`. Objects without the project's
 /// label are never planned on, and volumes are never removed.
 public func plan(desired: Project, observed: ObservedState, options: PlanOptions = .init()) throws -> Plan {
-    var planner = Planner(desired: desired, observed: observed.upgradingLegacyHashes(for: desired), options: options)
+    let observed = observed.upgradingLegacyHashes(for: desired)
+    if desired.services.contains(where: { $0.extensions.autoscale != nil }) {
+        return try planAutoscaled(desired: desired, observed: observed, options: options)
+    }
+    var planner = Planner(desired: desired, observed: observed, options: options)
     return try planner.run()
 }
 

@@ -17,6 +17,9 @@ public enum StepCause: Sendable, Equatable, Codable {
     /// A container that holds no valid replica slot.
     case cleanup(Cleanup)
     case scaleDown(from: Int, to: Int)
+    /// A replica added or removed by the autoscaler's decision; for an added one, its
+    /// placement as for `replicaMissing`.
+    case autoscale(decision: AutoscaleDecision, gpus: [String]?, hostPorts: [Int]?)
     /// A container of a service no longer in the manifest (`--prune`).
     case serviceRemoved(service: String)
     /// A `build:` service's image is built.
@@ -100,6 +103,7 @@ public enum StepCause: Sendable, Equatable, Codable {
         case .cleanup(.noReplicaLabel): return "container has no valid replica label"
         case .cleanup(.duplicate(let replica, let keeping)): return "duplicate of replica \(replica) (keeping \(keeping))"
         case .scaleDown(let from, let to): return "scale down from \(from) to \(to) replicas"
+        case .autoscale(let decision, let gpus, let ports): return decision.text + StepCause.placement(gpus) + StepCause.ports(ports)
         case .serviceRemoved(let service): return "service \(service) is no longer in the manifest"
         case .build(.pullPolicyBuild): return "pull_policy is build, so the image is built on every apply"
         case .build(.contextChanged(let files)): return "context changed (\(Planner.list(files)))"

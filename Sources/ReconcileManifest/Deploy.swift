@@ -220,7 +220,7 @@ extension ServiceParser {
         var ext = ServiceExtensions()
         guard let entries = reader.map(node, path) else { return ext }
         reader.checkKeys(
-            entries, path, supported: ["gpu_placement", "gpu", "gpu_memory", "secret_env", "validate"], extensions: false)
+            entries, path, supported: ["gpu_placement", "gpu", "gpu_memory", "secret_env", "validate", "autoscale"], extensions: false)
         if let n = node["gpu_placement"], let text = reader.choice(n, "\(path).gpu_placement", ["distinct", "shared"]),
            let value = ServiceExtensions.GPUPlacement(rawValue: text) {
             ext.gpuPlacement = value
@@ -246,7 +246,148 @@ extension ServiceParser {
             service.secretEnv = Array(Set(names)).sorted()
         }
         if let n = node["validate"] { ext.validate = validation(n, "\(path).validate", service: service) }
+        if let n = node["autoscale"] { ext.autoscale = autoscale(n, "\(path).autoscale", service: &service) }
         return ext
+    }
+
+    /// `x-reconcile.autoscale` (docs/autoscale.md). Every bad value is reported; nil when any is bad.
+    private func autoscale(_ node: MNode, _ path: String, service: inout Service) -> AutoscaleSpec? {
+        guard let entries = reader.map(node, path) else { return nil }
+        reader.checkKeys(
+            entries, path, supported: ["min", "max", "metric", "target", "interval", "scale_up_window", "scale_down_window", "tolerance"],
+            extensions: false)
+        var bad = false
+        func need<T>(_ key: String, _ hint: String, _ read: (MNode) -> T?) -> T? {
+            guard let n = node[key] else {
+                sink.error(node.pos, path, "missing `\(key)`", hint: hint)
+                bad = true
+                return nil
+            }
+            guard let value = read(n) else { bad = true; return nil }
+            return value
+        }
+        func optional<T>(_ key: String, _ read: (MNode) -> T?) -> T? {
+            guard let n = node[key] else { return nil }
+            guard let value = read(n) else { bad = true; return nil }
+            return value
+        }
+        let minimum = need("min", "set `min: 1`, the fewest replicas to keep") { reader.int($0, "\(path).min", min: 1) }
+        let maximum = need("max", "set `max:` to the most replicas the host may run") { reader.int($0, "\(path).max", min: 1) }
+        let metric = need("metric", "set `metric: {prometheus: NAME, port: PORT, path: /metrics}`, `metric: cpu` or `metric: memory`") {
+            autoscaleMetric($0, "\(path).metric", service: service)
+        }
+        let target = need("target", "set `target:` to the metric's wanted average per replica") { n -> Double? in
+            guard let value = reader.double(n, "\(path).target", min: 0) else { return nil }
+            if value <= 0 {
+                sink.error(n.pos, "\(path).target", "the target must be above 0, got \(n.scalarText ?? "")")
+                return nil
+            }
+            return value
+        }
+        func seconds(_ key: String, positive: Bool) -> Double? {
+            optional(key) { n -> Double? in
+                guard let value = reader.duration(n, "\(path).\(key)") else { return nil }
+                if positive && value <= 0 {
+                    sink.error(n.pos, "\(path).\(key)", "must be longer than 0 s, got \(n.scalarText ?? "")", hint: "e.g. `\(key): 15s`")
+                    return nil
+                }
+                return value
+            }
+        }
+        let interval = seconds("interval", positive: true)
+        let upWindow = seconds("scale_up_window", positive: false)
+        let downWindow = seconds("scale_down_window", positive: false)
+        let tolerance = optional("tolerance") { n -> Double? in
+            guard let value = reader.double(n, "\(path).tolerance", min: 0) else { return nil }
+            if value >= 1 {
+                sink.error(n.pos, "\(path).tolerance", "the tolerance is a fraction below 1 (0.1 is 10%), got \(n.scalarText ?? "")")
+                return nil
+            }
+            return value
+        }
+        if let minimum, let maximum, minimum > maximum, let n = node["max"] {
+            sink.error(n.pos, "\(path).max", "`max: \(maximum)` is below `min: \(minimum)`", hint: "set max to at least \(minimum)")
+            bad = true
+        }
+        guard !bad, let minimum, let maximum, let metric, let target else { return nil }
+        var spec = AutoscaleSpec(min: minimum, max: maximum, metric: metric, target: target)
+        if let interval { spec.interval = interval }
+        if let upWindow { spec.scaleUp.window = upWindow }
+        if let downWindow { spec.scaleDown.window = downWindow }
+        if let tolerance { spec.tolerance = tolerance }
+        if service.replicas < minimum || service.replicas > maximum {
+            let clamped = spec.clamp(service.replicas)
+            sink.warning(
+                node.pos, path, "`replicas: \(service.replicas)` is outside autoscale's [\(minimum), \(maximum)]: the service starts with \(clamped)",
+                hint: "set `deploy.replicas` within min and max")
+            service.replicas = clamped
+        }
+        return spec
+    }
+
+    private func autoscaleMetric(_ node: MNode, _ path: String, service: Service) -> AutoscaleMetric? {
+        if case .scalar = node.value, let text = node.scalarText {
+            switch text {
+            case "cpu": return .cpu
+            case "memory":
+                if service.limits.memoryBytes == nil {
+                    sink.error(node.pos, path, "`metric: memory` is a percentage of the memory limit, and the service sets none",
+                               hint: "set `deploy.resources.limits.memory`")
+                    return nil
+                }
+                return .memory
+            default:
+                let hint = Values.suggestion(for: text, among: ["cpu", "memory", "prometheus"]).map { "did you mean `\($0)`?" }
+                sink.error(node.pos, path, "unknown metric `\(text)`",
+                           hint: hint ?? "use `cpu`, `memory`, or a map `{prometheus: NAME, port: PORT, path: /metrics}`")
+                return nil
+            }
+        }
+        guard let entries = reader.map(node, path) else { return nil }
+        reader.checkKeys(entries, path, supported: ["prometheus", "port", "path", "quantile"], extensions: false)
+        guard let nameNode = node["prometheus"] else {
+            sink.error(node.pos, path, "missing `prometheus`", hint: "name the metric each replica exposes: `prometheus: inference_requests_in_flight`")
+            return nil
+        }
+        var bad = false
+        let name = reader.string(nameNode, "\(path).prometheus")
+        if let name, name.isEmpty || !name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == ":") }) || name.first?.isNumber == true {
+            sink.error(nameNode.pos, "\(path).prometheus", "`\(name)` is not a Prometheus metric name",
+                       hint: "letters, digits, `_` and `:`, not starting with a digit")
+            bad = true
+        }
+        var port: Int?
+        if let n = node["port"] {
+            port = reader.int(n, "\(path).port", min: 1, max: 65535)
+            if port == nil { bad = true }
+        } else if let first = service.expose.first.flatMap({ Int($0.split(separator: "/").first ?? "") }) ?? service.ports.first?.target {
+            port = first
+        } else {
+            sink.error(node.pos, path, "missing `port`: the service exposes no port to scrape", hint: "set `port:` to the container port of the metrics endpoint")
+            bad = true
+        }
+        var metricsPath = "/metrics"
+        if let n = node["path"] {
+            if let text = reader.string(n, "\(path).path") {
+                if text.hasPrefix("/") { metricsPath = text } else {
+                    sink.error(n.pos, "\(path).path", "the path must start with `/`, got `\(text)`", hint: "e.g. `path: /metrics`")
+                    bad = true
+                }
+            } else { bad = true }
+        }
+        var quantile: Double?
+        if let n = node["quantile"] {
+            if let value = reader.double(n, "\(path).quantile", min: 0), value > 0, value < 1 {
+                quantile = value
+            } else {
+                if node["quantile"].flatMap({ Double($0.scalarText ?? "") }) != nil {
+                    sink.error(n.pos, "\(path).quantile", "a quantile is between 0 and 1 exclusive, got \(n.scalarText ?? "")", hint: "e.g. `quantile: 0.99`")
+                }
+                bad = true
+            }
+        }
+        guard !bad, let name, let port else { return nil }
+        return .prometheus(name: name, port: port, path: metricsPath, quantile: quantile)
     }
 
     private func validation(_ node: MNode, _ path: String, service: Service) -> ValidationSpec? {

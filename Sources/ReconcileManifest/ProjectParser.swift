@@ -337,13 +337,15 @@ struct ProjectParser {
                 let pos = index < parsed.portPositions.count ? parsed.portPositions[index] : parsed.namePos
                 let path = "services.\(service.name).ports"
                 let hostPorts = mapping.hostRange ?? published...published
+                // An autoscaled service may run up to its `max`.
+                let most = service.extensions.autoscale.map { max($0.max, service.replicas) } ?? service.replicas
                 if let range = mapping.hostRange {
-                    if service.replicas > range.count {
-                        sink.error(pos, path, "the host port range \(range.lowerBound)-\(range.upperBound) has \(range.count) ports for \(service.replicas) replicas",
-                                   hint: "widen the range to at least \(service.replicas) ports, or run fewer replicas")
+                    if most > range.count {
+                        sink.error(pos, path, "the host port range \(range.lowerBound)-\(range.upperBound) has \(range.count) ports for \(most) replicas",
+                                   hint: "widen the range to at least \(most) ports, or run fewer replicas")
                     }
-                } else if service.replicas > 1 {
-                    sink.error(pos, path, "host port \(published) is published by a service with \(service.replicas) replicas; only one container can bind it",
+                } else if most > 1 {
+                    sink.error(pos, path, "host port \(published) is published by a service with \(most) replicas; only one container can bind it",
                                hint: "leave the host port out (e.g. `\"\(mapping.target)\"`) so the engine picks one per replica, or use one replica")
                 }
                 func overlaps(_ a: String?, _ b: String?) -> Bool {

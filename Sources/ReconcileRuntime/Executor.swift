@@ -16,11 +16,15 @@ public struct ExecutionOptions: Sendable {
     /// takes longer to fail, or to be ready, wants a healthcheck or a `monitor`.
     public var defaultMonitor: Double
     public var stop: StopSignal
+    /// Seconds a replica the autoscaler removes keeps serving after it left the service's
+    /// name, before its stop signal: clients that resolved the name just before still reach it.
+    public var drainDelay: Double
 
     public init(
         parallelism: Int = ExecutionOptions.defaultParallelism, gateTimeout: Double = 120, defaultMonitor: Double = 0.5,
-        stop: StopSignal = StopSignal()
+        stop: StopSignal = StopSignal(), drainDelay: Double = 1
     ) {
+        self.drainDelay = drainDelay
         self.parallelism = max(1, parallelism)
         self.gateTimeout = gateTimeout
         self.defaultMonitor = defaultMonitor
@@ -220,9 +224,47 @@ public struct Executor: Sendable {
 
     private func removeContainer(_ step: PlanStep) async throws {
         guard let id = step.containerID else { return }
+        if case .autoscale = step.cause, let service = step.service.flatMap({ project.service(named: $0) }) {
+            try await drain(id, service: service)
+        }
         let grace = step.service.flatMap { project.service(named: $0)?.stopGracePeriod }
         try await runPreStop(preStopHooks(step.service), in: id)
         try await stopAndRemove(id, grace: grace)
+    }
+
+    /// Takes a replica out of its service's name before it is stopped, so no new request is
+    /// sent to it: Docker changes an endpoint's aliases only by disconnecting it, so it is
+    /// connected again at once without them, on the same address where the network lets
+    /// the address be chosen (a network with a configured subnet), so the connections it
+    /// serves survive; elsewhere the engine gives it the lowest free address, which is the
+    /// same one unless a lower one is free. Then it keeps serving what reaches it for
+    /// `drainDelay` seconds before its stop signal and grace period.
+    func drain(_ id: String, service: Service) async throws {
+        let inspect: ContainerInspect
+        do { inspect = try await client.inspectContainer(id) } catch where error.isDockerNotFound { return }
+        guard inspect.state?.running == true else { return }
+        let serving = Set([service.name] + service.networks.flatMap(\.aliases))
+        var left = false
+        for (network, endpoint) in (inspect.networkSettings?.networks ?? [:]).sorted(by: { $0.key < $1.key }) {
+            guard let aliases = endpoint.aliases, aliases.contains(where: serving.contains) else { continue }
+            let kept = aliases.filter { !serving.contains($0) && !inspect.id.hasPrefix($0) }
+            try await withSlot {
+                try await client.disconnectNetwork(network, container: id, force: false)
+                let address = endpoint.ipAddress.flatMap { $0.isEmpty ? nil : $0 }
+                do {
+                    try await client.connectNetwork(
+                        network, container: id,
+                        endpoint: EndpointSettings(ipamConfig: address.map { EndpointIPAMConfig(ipv4Address: $0) }, aliases: kept))
+                } catch let error as DockerError where address != nil && error.statusCode == 400 {
+                    // No configured subnet: the engine chooses the address.
+                    try await client.connectNetwork(network, container: id, endpoint: EndpointSettings(aliases: kept))
+                }
+            }
+            left = true
+        }
+        if left, options.drainDelay > 0 {
+            try? await Task.sleep(for: .seconds(options.drainDelay))
+        }
     }
 
     func stopAndRemove(_ id: String, grace: Double?) async throws {

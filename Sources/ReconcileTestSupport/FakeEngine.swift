@@ -32,7 +32,8 @@ import NIOCore
 ///   by `type`, `event` and `label`; list calls filter by `label` (key, or key=value),
 ///   `name` (substring), `id` and `status`.
 ///
-/// Limits: no processes, ports, images layers, logs other than what a test appends, or
+/// Limits: no processes, ports, addresses (a running container's `IPAddress` on each of its
+/// networks is its name), images layers, logs other than what a test appends, or
 /// anonymous volumes; restart delays, health intervals and stop grace periods take no
 /// time (stop exits the container at once with code 143); `since`/`until` of events are
 /// ignored; a container's `Created` is a logical clock, one tick per create.
@@ -243,7 +244,7 @@ public actor FakeEngine: ContainerEngine {
         case removeContainer, renameContainer, pauseContainer, unpauseContainer, waitContainer, containerLogs
         case listNetworks, inspectNetwork, createNetwork, removeNetwork, connectNetwork, disconnectNetwork
         case listVolumes, inspectVolume, createVolume, removeVolume, inspectImage, events, putArchive
-        case createExec, startExec, inspectExec, build
+        case createExec, startExec, inspectExec, build, containerStats
 
         /// Whether the call can change the engine's state.
         public var isMutating: Bool {
@@ -483,6 +484,9 @@ public actor FakeEngine: ContainerEngine {
         for (name, settings) in container.networks {
             var settings = settings
             settings.networkID = networkID(name)
+            // No addresses are allocated: a running container's "address" is its name,
+            // which tests that fetch from replicas (the autoscaler's scrapes) resolve themselves.
+            settings.ipAddress = container.isRunning ? container.name : ""
             out[name] = settings
         }
         return out
@@ -712,6 +716,28 @@ public actor FakeEngine: ContainerEngine {
     public func version() async throws -> SystemVersion {
         let json = #"{"Version": "20.10.24", "ApiVersion": "1.41", "MinAPIVersion": "1.12", "Os": "linux", "Arch": "amd64"}"#
         return try JSONDecoder().decode(SystemVersion.self, from: Data(json.utf8))
+    }
+
+    /// CPU and memory samples by container id, as ``setStats(_:_:)`` left them.
+    private var stats: [String: ContainerStats] = [:]
+
+    /// What `containerStats` answers for a container (by id or name) from now on.
+    public func setStats(_ id: String, _ sample: ContainerStats) {
+        guard let container = find(id) else { return }
+        stats[container.id] = sample
+    }
+
+    /// The sample set for the container, else none used: 0 % CPU of one core and 0 bytes of
+    /// memory while it runs, no memory figure when it does not.
+    public func containerStats(_ id: String) async throws -> ContainerStats {
+        let lose = try await admit(.containerStats, id)
+        guard let container = find(id) else { throw notFound("container", id) }
+        let idle = ContainerStats(
+            cpuStats: .init(totalUsage: 0, systemCPUUsage: 1_000_000_000, onlineCPUs: 1),
+            precpuStats: .init(totalUsage: 0, systemCPUUsage: 0, onlineCPUs: 1),
+            memoryStats: container.isRunning ? .init(usage: 0, limit: 1 << 30) : .init(usage: nil, limit: nil))
+        let sample = stats[container.id] ?? idle
+        return try answer(lose, sample)
     }
 
     /// Archives extracted into each container, by container id, in order: the fake keeps the

@@ -88,6 +88,20 @@ struct ContractTests {
         }
     }
 
+    @Test("one-shot stats of a running container give a CPU percentage and memory in use; an unknown container is a 404", .tags(.integration), arguments: Kind.allCases)
+    func stats(kind: Kind) async throws {
+        try await Self.with(kind) { cx in
+            let id = try await cx.sleeper("stats")
+            try await cx.engine.startContainer(id)
+            let stats = try await cx.engine.containerStats(id)
+            let cpu = try #require(stats.cpuPercentOfOneCore, "\(stats)")
+            #expect(cpu >= 0 && cpu < 400)
+            #expect(stats.memoryUsedBytes != nil, "\(stats)")
+            #expect((stats.memoryStats?.limit ?? 0) > 0)
+            await expectStatus([404], "stats of an unknown container") { _ = try await cx.engine.containerStats(cx.name("missing")) }
+        }
+    }
+
     @Test("start, stop, pause and remove answer 304 and 409 as dockerd does", .tags(.integration), arguments: Kind.allCases)
     func lifecycle(kind: Kind) async throws {
         try await Self.with(kind) { cx in

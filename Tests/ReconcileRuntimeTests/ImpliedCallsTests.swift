@@ -31,7 +31,14 @@ struct ImpliedCallsTests {
         case .removeVolume: return ["removeVolume \(step.engineName ?? "")"]
         case .build: return ["build \(step.engineName ?? "")"]
         case .start: return ["startContainer \(old)"]
-        case .remove: return ["stopContainer \(old)", "removeContainer \(old)"]
+        case .remove:
+            if case .autoscale = step.cause {
+                // An autoscale removal first leaves the service's name (each network it serves
+                // on is disconnected and connected again without the aliases), then stops.
+                return Array(repeating: "disconnectNetwork \(old)", count: networks) + Array(repeating: "connectNetwork \(old)", count: networks)
+                    + ["stopContainer \(old)", "removeContainer \(old)"]
+            }
+            return ["stopContainer \(old)", "removeContainer \(old)"]
         case .create: return createAndStart("new:\(step.containerName ?? "")")
         case .recreate:
             switch step.strategy ?? .stopFirst {
@@ -89,6 +96,35 @@ struct ImpliedCallsTests {
         let actual = Self.observedCalls(calls, names: names, before: before).sorted()
         let expected = plan.steps.flatMap { Self.implied($0, plan: plan, project: shape.to) }.sorted()
         #expect(actual == expected, "\(shape.name):\n  not implied: \(Self.difference(actual, expected))\n  implied, not made: \(Self.difference(expected, actual))")
+    }
+
+    @Test("an autoscale scale-down drains each removed replica out of the service's name, then stops it, and calls nothing else")
+    func autoscaleDrain() async throws {
+        let engine = FakeEngine()
+        await engine.addImage("local/api:1")
+        var service = Service(name: "api", image: "local/api:1", networks: [ServiceNetwork(key: "default")], replicas: 3)
+        service.extensions.autoscale = AutoscaleSpec(min: 1, max: 3, metric: .cpu, target: 50)
+        let project = Project(name: "demo", services: [service], networks: [Network(key: "default", name: "demo_default")])
+        let observer = Observer(client: engine, gpuDiscovery: GPUDiscovery(probe: nil, environment: [:]))
+        let first = try plan(desired: project, observed: try await observer.observe(project: project))
+        #expect(await Executor(client: engine, project: project).run(first).succeeded)
+        await engine.resetCallLog()
+        let decision = AutoscaleDecision(service: "api", from: 3, to: 1, metric: "cpu %", value: 5, target: 50, recommended: 1, reason: .metric)
+        let down = try plan(desired: project, observed: try await observer.observe(project: project), options: PlanOptions(autoscale: ["api": decision]))
+        #expect(down.steps.map(\.action) == [.remove, .remove])
+        let result = await Executor(client: engine, project: project, options: ExecutionOptions(drainDelay: 0)).run(down)
+        #expect(result.succeeded, "\(result.describe(down))")
+        let actual = Self.observedCalls(await engine.calls, names: [:], before: []).sorted()
+        let expected = down.steps.flatMap { Self.implied($0, plan: down, project: project) }.sorted()
+        #expect(actual == expected, "not implied: \(Self.difference(actual, expected))\n  implied, not made: \(Self.difference(expected, actual))")
+        // The survivor still answers to the service's name; the removed ones left it before they stopped.
+        let calls = await engine.calls.map(\.description)
+        for step in down.steps {
+            let id = try #require(step.containerID)
+            let left = try #require(calls.firstIndex(of: "connectNetwork \(id)"))
+            let stopped = try #require(calls.firstIndex(of: "stopContainer \(id)"))
+            #expect(left < stopped)
+        }
     }
 
     static func difference(_ a: [String], _ b: [String]) -> [String] {
