@@ -115,7 +115,7 @@ func carryOutDestroy(_ plan: Plan, project: Project, client: DockerClient, optio
             Console.err("error: \(plan.steps[failure.step].resource): \(failure.message)")
         }
         let kept = plan.warnings
-        for warning in kept { Console.out("kept: \(warning)") }
+        for warning in kept { Console.out(warning) }
         let left = plan.steps.count - plan.steps.filter { result.outcomes[$0.id] == .succeeded }.count
         Console.out(
             left == 0

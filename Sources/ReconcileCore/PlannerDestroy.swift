@@ -35,7 +35,7 @@ public func destroyPlan(project: Project, observed: ObservedState, removeVolumes
                 cause: .destroy(.volumeData), dependsOn: removals, engineName: volume.name))
         }
     } else if !volumes.isEmpty {
-        warnings.append("volumes are kept, with their data: \(volumes.map(\.name).joined(separator: ", ")); destroy --volumes removes them")
+        warnings.append("kept volumes, with their data: \(volumes.map(\.name).joined(separator: ", ")); destroy --volumes removes them")
     }
     return Plan(project: project.name, steps: steps, warnings: warnings)
 }

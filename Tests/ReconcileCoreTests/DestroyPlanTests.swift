@@ -25,7 +25,7 @@ struct DestroyPlanTests {
             - service:db:1      remove: the project is destroyed
             - service:worker:1  remove: the project is destroyed
             - network:default   remove-network: the project is destroyed
-            warning: volumes are kept, with their data: demo_data; destroy --volumes removes them
+            warning: kept volumes, with their data: demo_data; destroy --volumes removes them
 
             Plan: 0 to create, 0 to recreate, 5 to remove.
             """)
