@@ -83,10 +83,13 @@ struct Dashboard: Sendable {
         router.get("/timeline") { _, _ in
             await html { pages.timeline(journal.events, journal: journal, generation: journal.generation) }
         }
-        router.get("/figures") { _, _ in
-            await html {
+        router.get("/figures") { request, _ in
+            let all = request.uri.queryParameters.get("revisions") == "all"
+            return await html {
                 let (revisions, current) = try await history()
-                return try Figures.page(pages, history: .init(project: controller.projectName, current: current, revisions: revisions))
+                return try Figures.page(
+                    pages, history: .init(project: controller.projectName, current: current, revisions: revisions),
+                    shown: all ? nil : Figures.defaultShown)
             }
         }
         router.get("/events") { _, _ in events() }

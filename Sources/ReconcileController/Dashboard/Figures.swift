@@ -32,16 +32,21 @@ enum Figures {
 
     struct Model {
         var project: String, nav: DashboardPages.Nav, live: Bool, generation: Int, renderedAt: String, apiPath: String, actions: Bool
+        var shown: Int, total: Int
         var charts: [Chart]
     }
 
-    static func page(_ pages: DashboardPages, history: DashboardData.History) throws -> String {
+    /// Charts cover the newest `shown` revisions (all with `shown` nil).
+    static let defaultShown = 100
+
+    static func page(_ pages: DashboardPages, history: DashboardData.History, shown: Int? = defaultShown) throws -> String {
         let f = pages.frame(DashboardPages.Nav(figures: true), api: "/api/history")
         return pages.render(
             "figures",
             Model(
                 project: f.project, nav: f.nav, live: false, generation: 0, renderedAt: f.renderedAt, apiPath: f.apiPath, actions: false,
-                charts: charts(history.revisions)))
+                shown: min(shown ?? history.revisions.count, history.revisions.count), total: history.revisions.count,
+                charts: charts(Array(history.revisions.suffix(shown ?? history.revisions.count)))))
     }
 
     static func charts(_ revisions: [Revision]) -> [Chart] {
@@ -72,11 +77,17 @@ enum Figures {
         return charts
     }
 
-    static func format(_ value: Double) -> String { String(format: "%.1f", value) }
+    /// One decimal, without Foundation's `String(format:)` (slow on Linux, and a chart has thousands of coordinates).
+    static func format(_ value: Double) -> String {
+        let tenths = Int((value * 10).rounded())
+        let sign = tenths < 0 ? "-" : ""
+        return "\(sign)\(abs(tenths) / 10).\(abs(tenths) % 10)"
+    }
 
     static func svg(id: String, title: String, figure: String, points: [Point]) -> String {
-        let width = 640.0, height = 240.0, left = 64.0, right = 16.0, top = 16.0, bottom = 40.0
+        let width = 640.0, height = 240.0, left = 64.0, right = 24.0, top = 16.0, bottom = 40.0, inset = 12.0
         let numbers = Array(Set(points.map(\.revision))).sorted()
+        let positions = Dictionary(uniqueKeysWithValues: numbers.enumerated().map { ($1, $0) })
         let thresholds = points.compactMap(\.thresholdValue)
         let values = points.map(\.raw) + thresholds
         var low = values.min() ?? 0, high = values.max() ?? 1
@@ -85,8 +96,8 @@ enum Figures {
         low -= pad
         high += pad
         func x(_ revision: Int) -> Double {
-            guard numbers.count > 1, let index = numbers.firstIndex(of: revision) else { return left + (width - left - right) / 2 }
-            return left + (width - left - right) * Double(index) / Double(numbers.count - 1)
+            guard numbers.count > 1, let index = positions[revision] else { return left + (width - left - right) / 2 }
+            return left + inset + (width - left - right - inset) * Double(index) / Double(numbers.count - 1)
         }
         func y(_ value: Double) -> Double { top + (height - top - bottom) * (1 - (value - low) / (high - low)) }
         let failed = points.filter { $0.kind == .failed }.count, rolledBack = points.filter { $0.kind == .rolledBack }.count

@@ -151,6 +151,12 @@ struct DashboardPages: Sendable {
 
     static let pageSize = 50
 
+    /// The first few services' images; the revision's page has them all.
+    static func images(_ services: [Revision.ServiceRecord], shown: Int = 3) -> String {
+        let listed = services.prefix(shown).map { "\($0.name): \($0.image) (\(RevisionText.shortID($0.imageID)))" }.joined(separator: "; ")
+        return services.count > shown ? listed + "; and \(services.count - shown) more" : listed
+    }
+
     /// `history`: the values of `reconcile history --output json`, as read (not decoded again:
     /// a long history is large, and only one page of it is shown).
     func revisions(history: DashboardData.History, page requested: Int) throws -> String {
@@ -168,7 +174,7 @@ struct DashboardPages: Sendable {
                     number: r.number, isCurrent: r.number == history.current, time: RevisionText.time(r.time),
                     outcomeText: Self.outcomeText(r.outcome), rollbackOf: r.rollbackOf, user: r.user, host: r.host, command: r.command,
                     validation: Self.validationText(r.validations),
-                    images: r.services.map { "\($0.name): \($0.image) (\(RevisionText.shortID($0.imageID)))" }.joined(separator: "; "),
+                    images: Self.images(r.services),
                     diffPath: history.current.flatMap { $0 == r.number ? nil : "/revisions/\(r.number)/diff/\($0)" })
             }, newer: page > 1 ? page - 1 : nil, older: page < pages ? page + 1 : nil)
         return render("revisions", model)
@@ -339,5 +345,83 @@ struct DashboardPages: Sendable {
             MessageModel(
                 project: f.project, nav: f.nav, live: false, generation: 0, renderedAt: f.renderedAt, apiPath: f.apiPath, actions: false,
                 heading: heading, text: text))
+    }
+}
+
+// Rows of long tables answer the template's lookups themselves: mustache otherwise reflects
+// (`Mirror`) on every lookup of every row, which dominates the render of a large project.
+extension DashboardPages.ServiceRow: MustacheParent {
+    func child(named name: String) -> Any? {
+        switch name {
+        case "name": return self.name
+        case "desired": return desired
+        case "running": return running
+        case "healthy": return healthy
+        case "converged": return converged
+        case "containers": return containers
+        default: return nil
+        }
+    }
+}
+
+extension DashboardPages.ContainerRow: MustacheParent {
+    func child(named key: String) -> Any? {
+        switch key {
+        case "name": return name
+        case "id": return id
+        case "state": return state
+        case "stateText": return stateText
+        case "healthText": return healthText
+        case "image": return image
+        case "imageID": return imageID
+        case "upToDate": return upToDate
+        case "gpusText": return gpusText
+        default: return nil
+        }
+    }
+}
+
+extension DashboardPages.RevisionRow: MustacheParent {
+    func child(named key: String) -> Any? {
+        switch key {
+        case "number": return number
+        case "isCurrent": return isCurrent
+        case "time": return time
+        case "outcomeText": return outcomeText
+        case "rollbackOf": return rollbackOf
+        case "user": return user
+        case "host": return host
+        case "command": return command
+        case "validation": return validation
+        case "images": return images
+        case "diffPath": return diffPath
+        default: return nil
+        }
+    }
+}
+
+extension DashboardPages.EventRow: MustacheParent {
+    func child(named key: String) -> Any? {
+        switch key {
+        case "sequence": return sequence
+        case "time": return time
+        case "since": return since
+        case "level": return level
+        case "message": return message
+        case "details": return details
+        default: return nil
+        }
+    }
+}
+
+extension Figures.Point: MustacheParent {
+    func child(named key: String) -> Any? {
+        switch key {
+        case "revision": return revision
+        case "outcome": return outcome
+        case "value": return value
+        case "threshold": return threshold
+        default: return nil
+        }
     }
 }

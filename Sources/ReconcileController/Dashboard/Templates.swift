@@ -236,7 +236,8 @@ enum DashboardTemplates {
         {{$title}}Figures{{/title}}
         {{$content}}
         <h1>Figures across revisions</h1>
-        <p>Validation figures of each service per revision (the mean over its runs). Markers: ● applied, ✗ failed, ↺ rolled back; the dashed line is the threshold.</p>
+        <p>The newest {{shown}} of {{total}} revisions (<a href="/figures?revisions=all">all of them</a>).</p>
+        <p>Validation figures of each service by revision, one marker per validation run: ● a run of an applied revision, ✗ of a failed one, △ of a rolled-back one (↺ in the tables); the dashed line is the threshold.</p>
         {{^charts}}<p>No revision has validation figures yet.</p>{{/charts}}
         {{#charts}}
         <section aria-labelledby="{{id}}-title" class="chart">
