@@ -63,6 +63,8 @@ def free_port():
 
 
 SECRET = "canary-" + uuid.uuid4().hex
+TOKEN = "token-" + uuid.uuid4().hex
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
 def report(accuracy, p99):
@@ -119,6 +121,9 @@ class Fixture:
         self.base = f"http://127.0.0.1:{self.port}"
         self.controller = None
         self.log = os.path.join(self.dir, "controller.log")
+        self.token_file = os.path.join(self.dir, "token")
+        with open(self.token_file, "w") as f:
+            f.write(TOKEN + "\n")
 
     def write(self, text):
         with open(self.path, "w") as f:
@@ -135,14 +140,15 @@ class Fixture:
         env = dict(os.environ, NO_COLOR="1")
         self.log_file = open(self.log, "w")
         self.controller = subprocess.Popen(
-            [self.reconcile, "controller", "-f", self.path, "--host", self.host, "--listen", f"127.0.0.1:{self.port}", "--heartbeat", "1s"],
+            [self.reconcile, "controller", "-f", self.path, "--host", self.host, "--listen", f"127.0.0.1:{self.port}", "--heartbeat", "1s",
+             "--resync", "2s", "--token-file", self.token_file],
             env=env, stdout=self.log_file, stderr=subprocess.STDOUT)
         ready = wait_for(lambda: self.get("/readyz", quiet=True) == 200, 60, 0.2)
         expect(ready, "controller not ready within 60 s:\n" + self.tail())
 
-    def get(self, path, quiet=False):
+    def get(self, path, quiet=False, token=True):
         try:
-            with urllib.request.urlopen(self.base + path, timeout=10) as response:
+            with urllib.request.urlopen(urllib.request.Request(self.base + path, headers=AUTH if token else {}), timeout=10) as response:
                 return response.status
         except Exception as error:  # noqa: BLE001
             if quiet:
@@ -150,7 +156,7 @@ class Fixture:
             raise
 
     def text(self, path):
-        with urllib.request.urlopen(self.base + path, timeout=10) as response:
+        with urllib.request.urlopen(urllib.request.Request(self.base + path, headers=AUTH), timeout=10) as response:
             return response.read().decode()
 
     def docker(self, *args):
@@ -198,6 +204,9 @@ def browser():
     # The page's viewport, not the window, is 1280x900: what the screenshots show.
     driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": False})
     driver.set_page_load_timeout(30)
+    # The controller runs with a token file: every request of the page (fetch and EventSource too) bears it.
+    driver.execute_cdp_cmd("Network.enable", {})
+    driver.execute_cdp_cmd("Network.setExtraHTTPHeaders", {"headers": AUTH})
     return driver
 
 
@@ -359,7 +368,7 @@ def main():
 
         def heartbeat_and_bound():
             connection = http.client.HTTPConnection("127.0.0.1", fixture.port, timeout=10)
-            connection.request("GET", "/events")
+            connection.request("GET", "/events", headers=AUTH)
             response = connection.getresponse()
             expect(response.status == 200 and response.getheader("Content-Type").startswith("text/event-stream"), "events stream")
             started = time.monotonic()
@@ -371,7 +380,7 @@ def main():
             refused = None
             for _ in range(40):
                 c = http.client.HTTPConnection("127.0.0.1", fixture.port, timeout=10)
-                c.request("GET", "/events")
+                c.request("GET", "/events", headers=AUTH)
                 r = c.getresponse()
                 if r.status == 503:
                     refused = len(streams)
@@ -385,6 +394,55 @@ def main():
             expect(wait_for(lambda: _events_status(fixture.port) == 200, 10, 0.2), "slots not freed after clients left")
 
         check("live updates: heartbeat, and a bounded number of clients", heartbeat_and_bound)
+
+        def token():
+            for path in ("/", "/api/status", "/events", "/status"):
+                expect(fixture.get(path, quiet=True, token=False) == 401, f"{path} without the token")
+            expect(fixture.get("/healthz", token=False) == 200, "/healthz needs no token")
+            expect(TOKEN not in open(fixture.log).read(), "the token is in the controller's log")
+
+        check("with a token file, every page needs the token (401 without)", token)
+
+        def env(name):
+            out = fixture.docker("inspect", "-f", "{{range .Config.Env}}{{println .}}{{end}}", name)
+            return [line for line in out.splitlines() if line.startswith("GREETING=")]
+
+        def greetings():
+            try:
+                return [env(f"{fixture.project}-web-{n}") for n in (1, 2)]
+            except Exception:  # noqa: BLE001 - a replica being replaced
+                return None
+
+        def rollback():
+            driver.get(base + "/revisions/1")
+            driver.find_element(By.LINK_TEXT, "Roll back to revision 1…").click()
+            expect(driver.find_element(By.TAG_NAME, "h1").text == "Roll back to revision 1", "no confirmation page")
+            plan = driver.find_element(By.ID, "plan").text
+            expect("recreate" in plan and "GREETING" in plan, f"the confirmation shows no plan: {plan!r}")
+            expect(SECRET not in driver.page_source, "the plan shows the secret value")
+            audit(driver, "/actions/rollback/1")
+            driver.save_screenshot(os.path.join(args.screenshots, "rollback.png"))
+            driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+            def held():
+                modes = driver.find_elements(By.ID, "mode")
+                return modes and "holding revision 1" in modes[0].text
+            expect(wait_for(held, 10), f"overview does not say the revision is held: {driver.current_url} {driver.page_source[:600]}")
+            back = wait_for(lambda: greetings() == [["GREETING=hello"], ["GREETING=hello"]], 60, 0.3)
+            expect(back, f"not rolled back: {greetings()}\n" + fixture.tail())
+            # Several resync passes later the revision still holds.
+            passes = json.loads(fixture.text("/api/controller"))["passes"]
+            expect(wait_for(lambda: json.loads(fixture.text("/api/controller"))["passes"] >= passes + 3, 30, 0.3), "no resync passes")
+            expect(greetings() == [["GREETING=hello"], ["GREETING=hello"]], f"the rollback did not hold: {greetings()}")
+            history = json.loads(fixture.text("/api/history"))
+            expect(history["revisions"][-1]["command"] == "rollback to 1" and history["revisions"][-1]["rollbackOf"] == 1,
+                   f"history: {history['revisions'][-1]['command']}")
+            # The manifest changes: it is in force again.
+            fixture.write(manifest(fixture.project, "salut", 0.97, 10.0))
+            edited = wait_for(lambda: greetings() == [["GREETING=salut"], ["GREETING=salut"]], 60, 0.3)
+            expect(edited, f"the edit after a rollback was not applied: {greetings()}\n" + fixture.tail())
+            expect(json.loads(fixture.text("/api/controller")).get("heldRevision") is None, "still holding after the edit")
+
+        check("a rollback from the page shows its plan, holds through resyncs, and yields to a manifest edit", rollback)
 
         def controller_alive():
             expect(fixture.controller.poll() is None, "controller exited:\n" + fixture.tail())
@@ -405,7 +463,7 @@ def main():
 def _events_status(port):
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
     try:
-        c.request("GET", "/events")
+        c.request("GET", "/events", headers=AUTH)
         return c.getresponse().status
     finally:
         c.close()

@@ -431,9 +431,10 @@ struct GuardMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 
     /// The Origin header names this server (the Host the request was sent to), or the browser
-    /// says the request came from this same origin.
+    /// says the request came from this same origin (`Sec-Fetch-Site`, which pages cannot set;
+    /// a browser sends `Origin: null` where the referrer policy hides it).
     static func sameOrigin(_ request: Request) -> Bool {
-        if let origin = request.headers[.origin] {
+        if let origin = request.headers[.origin], origin != "null" {
             guard let host = request.head.authority else { return false }
             return origin == "http://\(host)" || origin == "https://\(host)"
         }
@@ -443,7 +444,7 @@ struct GuardMiddleware<Context: RequestContext>: RouterMiddleware {
 }
 
 enum SecurityHeaders {
-    static let more: [(HTTPField.Name, String)] = [("Referrer-Policy", "no-referrer"), ("X-Frame-Options", "DENY")].compactMap {
+    static let more: [(HTTPField.Name, String)] = [("Referrer-Policy", "same-origin"), ("X-Frame-Options", "DENY")].compactMap {
         name, value in HTTPField.Name(name).map { ($0, value) }
     }
     static let fetchSite = HTTPField.Name("Sec-Fetch-Site")
