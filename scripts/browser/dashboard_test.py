@@ -293,6 +293,7 @@ def main():
                                ("/api/plan", ["plan"]), ("/api/status", ["status"])):
                 cli = fixture.run(*args, "--output", "json").stdout
                 api = fixture.text(path)
+                expect(SECRET not in api, f"{path} shows the secret value")
                 if path == "/api/status":
                     # Both observe: compare what they say about the replicas.
                     expect(json.loads(api)["services"] == json.loads(cli)["services"], f"{path} differs from reconcile {' '.join(args)}")
@@ -300,6 +301,12 @@ def main():
                     expect(api == cli, f"{path} differs from `reconcile {' '.join(args)} --output json`")
 
         check("each /api route prints what the matching command prints with --output json", api_pairs)
+
+        def no_secret():
+            for path in ("/api/timeline", "/api/controller", "/status", "/metrics", "/revisions/2", "/revisions/2/diff/3", "/figures", "/timeline"):
+                expect(SECRET not in fixture.text(path), f"{path} shows the secret value")
+
+        check("no secret value in any page, JSON, metric or timeline event", no_secret)
 
         def accessibility():
             for name, (path, _) in pages.items():
