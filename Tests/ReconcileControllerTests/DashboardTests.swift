@@ -182,6 +182,9 @@ struct DashboardTests {
                 }
             }
             try await client.execute(uri: "/", method: .head) { #expect($0.status == .ok) }
+            // HEAD of the live-update stream holds no slot.
+            for _ in 0..<5 { try await client.execute(uri: "/events", method: .head) { #expect($0.status == .ok) } }
+            #expect(controller.journal.openStreams == 0)
             try await client.execute(uri: "/actions/pause", method: .get) { #expect($0.status == .notFound) }
         }
     }
@@ -370,5 +373,55 @@ struct DashboardTests {
         #expect(journal.subscribe() != nil)
         journal.closeStreams()
         #expect(journal.openStreams == 0)
+    }
+}
+
+@Suite("Dashboard pending plan")
+struct DashboardPlanTests {
+    @Test("a broken edit shows its diagnostics on /plan, and /api/plan answers 422 with the error JSON apply would print")
+    func brokenEdit() async throws {
+        let engine = FakeEngine()
+        await engine.addImage("local/worker:1")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("dashboard-plan-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("compose.yaml").path
+        try "name: demo\nservices:\n  worker:\n    image: local/worker:1\n    deploy: {replicas: 2}\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let load: @Sendable () throws -> LoadedManifest = { try ManifestLoader(environment: [:]).load(paths: [path]) }
+        let initial = try load()
+        let controller = Controller(
+            client: engine, initial: initial,
+            configuration: ControllerConfiguration(paths: [path], resync: 3600, manifestPoll: 0.02, parallelism: 4, gateTimeout: 5),
+            load: load, logger: quietLogger, observer: Observer(client: engine, gpuInventory: GPUInventory(probe: nil, environment: [:])))
+        let app = try buildControllerApplication(
+            controller: controller, address: ListenAddress(), status: { _, _, _ in "{}" }, logger: quietLogger, dashboard: .cli)
+        try await whileRunning(controller) {
+            #expect(await eventually { controller.status().ready })
+            try "name: demo\nservices:\n  worker:\n    image: local/worker:1\n    replicas_typo: 3\n".write(toFile: path, atomically: true, encoding: .utf8)
+            #expect(await eventually { !controller.status().manifestValid })
+            try await app.test(.router) { client in
+                try await client.execute(uri: "/plan", method: .get) { response in
+                    let text = body(response)
+                    #expect(response.status == .ok)
+                    #expect(xmlError(text) == nil)
+                    #expect(text.contains("✗ The manifest on disk does not load: the manifest has 1 error"), "\(text)")
+                    #expect(text.contains("compose.yaml:5:") && text.contains("replicas_typo"), "\(text)")
+                }
+                try await client.execute(uri: "/api/plan", method: .get) { response in
+                    #expect(response.status == .unprocessableContent)
+                    let expected = DashboardJSON.cli.error(try #require(Result { try load() }.failure))
+                    #expect(body(response) == expected + "\n")
+                }
+                let overview = try await client.execute(uri: "/", method: .get) { body($0) }
+                #expect(overview.contains("✗ invalid, the last good one stays in force"))
+            }
+        }
+    }
+}
+
+extension Result {
+    var failure: Failure? {
+        if case .failure(let error) = self { return error }
+        return nil
     }
 }

@@ -92,7 +92,7 @@ struct Dashboard: Sendable {
                     shown: all ? nil : Figures.defaultShown)
             }
         }
-        router.get("/events") { _, _ in events() }
+        router.get("/events") { request, _ in events(head: request.method == .head) }
         router.get("/static/dashboard.css") { _, _ in
             text(DashboardTemplates.css, type: "text/css; charset=utf-8", cache: true)
         }
@@ -198,7 +198,10 @@ struct Dashboard: Sendable {
 
     /// `text/event-stream`: a `change` event whenever the journal changes (the page fetches
     /// itself again), a comment line as heartbeat, at most `journal.maxStreams` at once.
-    func events() -> Response {
+    func events(head: Bool) -> Response {
+        let headers: HTTPFields = [.contentType: "text/event-stream; charset=utf-8", .cacheControl: "no-store"]
+        // A HEAD request's body is never written: it must hold no slot.
+        if head { return Response(status: .ok, headers: headers) }
         guard let subscription = journal.subscribe() else {
             return text(
                 "too many live-update clients (at most \(journal.maxStreams)); pages still work without them\n", status: .serviceUnavailable,
@@ -228,8 +231,7 @@ struct Dashboard: Sendable {
             for await line in lines { try await writer.write(ByteBuffer(string: line)) }
             try await writer.finish(nil)
         }
-        return Response(
-            status: .ok, headers: [.contentType: "text/event-stream; charset=utf-8", .cacheControl: "no-store"], body: body)
+        return Response(status: .ok, headers: headers, body: body)
     }
 
     // MARK: actions
