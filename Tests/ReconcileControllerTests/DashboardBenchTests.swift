@@ -80,9 +80,16 @@ struct DashboardBenchTests {
                 statusJSON: try DashboardJSON.cli.status(project, observed), statusError: "", controller: status, observedAt: 0,
                 current: revisions.last?.number, generation: 1, actions: false)
         }
+        // Views between two observations reuse the status JSON (Dashboard.statusJSON).
+        let statusJSON = try DashboardJSON.cli.status(project, observed)
+        let cached = try Self.measure(Self.rounds) {
+            try pages.overview(
+                statusJSON: statusJSON, statusError: "", controller: status, observedAt: 0, current: revisions.last?.number, generation: 1,
+                actions: false)
+        }
         let list = try Self.measure(Self.rounds) { try pages.revisions(history: history, page: 1) }
         let figures = try Self.measure(Self.rounds) { try Figures.page(pages, history: history) }
-        for (name, figure) in [("overview", overview), ("revisions", list), ("figures", figures)] {
+        for (name, figure) in [("overview", overview), ("overview, status JSON cached", cached), ("revisions", list), ("figures", figures)] {
             print(
                 "dashboard-bench \(name): p50 \(String(format: "%.1f", figure.p50)) ms, p95 \(String(format: "%.1f", figure.p95)) ms, \(figure.bytes / 1024) KB"
                     + " (\(Self.services) services × 2 replicas, \(Self.revisionCount) revisions, \(Self.rounds) rounds)")

@@ -36,6 +36,8 @@ struct Dashboard: Sendable {
     let access: DashboardAccess
     let pages: DashboardPages
     let cache = HistoryCache()
+    /// The status JSON of the last observation: rendered once per observation, whatever the page views.
+    let statusCache = StatusCache()
 
     var journal: ControllerJournal { controller.journal }
 
@@ -104,7 +106,7 @@ struct Dashboard: Sendable {
             guard let observation = journal.lastObservation else {
                 return text("no observation yet: the controller's first pass has not observed the engine\n", status: .serviceUnavailable)
             }
-            return apiJSON { try json.status(observation.project, observation.observed) }
+            return apiJSON { try statusJSON(observation) }
         }
         router.get("/api/controller") { _, _ in apiJSON { try Self.encode(controller.status()) } }
         router.get("/api/history") { _, _ in await apiJSONAsync { try await historyJSON() } }
@@ -142,6 +144,13 @@ struct Dashboard: Sendable {
             try await History(client: controller.client, project: controller.projectName).list().revisions
         }
         return (revisions, Revision.current(revisions)?.number)
+    }
+
+    func statusJSON(_ observation: ControllerJournal.Observation) throws -> String {
+        if let hit = statusCache.entry.withLock({ $0 }), hit.number == observation.number { return hit.json }
+        let text = try json.status(observation.project, observation.observed)
+        statusCache.entry.withLock { $0 = (observation.number, text) }
+        return text
     }
 
     func historyJSON() async throws -> String {
@@ -186,7 +195,7 @@ struct Dashboard: Sendable {
         var statusJSON: String?
         var statusError = "the controller's first pass has not observed the engine yet"
         if let observation {
-            do { statusJSON = try json.status(observation.project, observation.observed) } catch { statusError = "\(error)" }
+            do { statusJSON = try self.statusJSON(observation) } catch { statusError = "\(error)" }
         }
         let current = try? await history().current
         return try pages.overview(
@@ -351,6 +360,10 @@ func seeOther(_ location: String) -> Response {
 struct DashboardError: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
+}
+
+final class StatusCache: Sendable {
+    let entry = Mutex<(number: Int, json: String)?>(nil)
 }
 
 /// Revisions as last read, until the controller writes history again or 30 s pass.

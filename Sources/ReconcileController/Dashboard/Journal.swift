@@ -29,6 +29,8 @@ public final class ControllerJournal: Sendable {
         public var observed: ObservedState
         /// Unix seconds.
         public var time: Double
+        /// Counts observations since the start: equal numbers, the same observation.
+        public var number: Int
     }
 
     public let capacity: Int
@@ -42,6 +44,7 @@ public final class ControllerJournal: Sendable {
         var head = 0
         var sequence = 0
         var observation: Observation?
+        var observations = 0
         /// Raised on every change a page could show.
         var generation = 0
         /// Raised when the controller wrote history.
@@ -76,7 +79,10 @@ public final class ControllerJournal: Sendable {
     }
 
     public func observed(_ project: Project, _ observed: ObservedState, time: Double = Date().timeIntervalSince1970) {
-        notify { $0.observation = Observation(project: project, observed: observed, time: time) }
+        notify { state in
+            state.observations += 1
+            state.observation = Observation(project: project, observed: observed, time: time, number: state.observations)
+        }
     }
 
     /// The controller recorded a revision: cached history is stale.
