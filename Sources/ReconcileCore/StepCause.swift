@@ -21,6 +21,15 @@ public enum StepCause: Sendable, Equatable, Codable {
     case serviceRemoved(service: String)
     /// A `build:` service's image is built.
     case build(BuildCause)
+    /// `reconcile destroy`: the project's objects are removed.
+    case destroy(Destroyed)
+
+    public enum Destroyed: String, Sendable, Equatable, Codable {
+        case container
+        case network
+        /// Only with `destroy --volumes`: the volume and its data.
+        case volumeData = "volume-data"
+    }
 
     public enum BuildCause: Sendable, Equatable, Codable {
         /// `pull_policy: build`: built on every apply.
@@ -96,6 +105,8 @@ public enum StepCause: Sendable, Equatable, Codable {
         case .build(.contextChanged(let files)): return "context changed (\(Planner.list(files)))"
         case .build(.optionsChanged): return "build options changed"
         case .build(.imageMissing(let tag)): return "image \(tag) is not on the host"
+        case .destroy(.container), .destroy(.network): return "the project is destroyed"
+        case .destroy(.volumeData): return "the project is destroyed with --volumes: the volume's data is deleted"
         }
     }
 
