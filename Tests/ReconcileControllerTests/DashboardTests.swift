@@ -28,7 +28,7 @@ func dashboardController(engine: FakeEngine, capacity: Int = 2000) async throws 
         client: engine, initial: initial,
         configuration: ControllerConfiguration(paths: [], resync: 3600, manifestPoll: 0.02, parallelism: 4, gateTimeout: 5),
         load: { initial }, logger: Logger(label: "test", factory: { _ in TimelineLogHandler(journal: journal) }),
-        observer: Observer(client: engine, gpuInventory: GPUInventory(probe: nil, environment: [:])), journal: journal)
+        observer: Observer(client: engine, gpuDiscovery: GPUDiscovery(probe: nil, environment: [:])), journal: journal)
     return (controller, journal)
 }
 
@@ -271,7 +271,7 @@ struct DashboardTests {
             client: engine, initial: LoadedManifest(project: manifest.withLock { $0 }, warnings: [], files: [], digest: "v1"),
             configuration: ControllerConfiguration(paths: [file], resync: 0.2, manifestPoll: 0.02, parallelism: 4, gateTimeout: 5),
             load: { LoadedManifest(project: manifest.withLock { $0 }, warnings: [], files: [], digest: digest.withLock { $0 }) },
-            logger: quietLogger, observer: Observer(client: engine, gpuInventory: GPUInventory(probe: nil, environment: [:])), journal: journal)
+            logger: quietLogger, observer: Observer(client: engine, gpuDiscovery: GPUDiscovery(probe: nil, environment: [:])), journal: journal)
         let headers: HTTPFields = [
             .authorization: "Bearer \(token)", .origin: "http://localhost", .contentType: "application/x-www-form-urlencoded",
         ]
@@ -392,7 +392,7 @@ struct DashboardPlanTests {
         let controller = Controller(
             client: engine, initial: initial,
             configuration: ControllerConfiguration(paths: [path], resync: 3600, manifestPoll: 0.02, parallelism: 4, gateTimeout: 5),
-            load: load, logger: quietLogger, observer: Observer(client: engine, gpuInventory: GPUInventory(probe: nil, environment: [:])))
+            load: load, logger: quietLogger, observer: Observer(client: engine, gpuDiscovery: GPUDiscovery(probe: nil, environment: [:])))
         let app = try buildControllerApplication(
             controller: controller, address: ListenAddress(), status: { _, _, _ in "{}" }, logger: quietLogger, dashboard: .cli)
         try await whileRunning(controller) {
