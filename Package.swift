@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/pointfreeco/swift-clocks", from: "1.1.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
     ],
     targets: [
         // Pure core: manifest model, observed state, planner, config hash, labels. No I/O; its
@@ -79,6 +80,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Mustache", package: "swift-mustache"),
             ],
             exclude: ["README.md"]
         ),
@@ -103,8 +105,10 @@ let package = Package(
             name: "ReconcileControllerTests",
             dependencies: [
                 "ReconcileController", "ReconcileCore", "ReconcileRuntime", "ReconcileManifest", "DockerEngine",
-                "ReconcileTestSupport", .product(name: "Logging", package: "swift-log"),
+                "ReconcileTestSupport", "ReconcileCommands", .product(name: "Logging", package: "swift-log"),
                 .product(name: "Clocks", package: "swift-clocks"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
         // The runtime against the fake engine: fast, no daemon.

@@ -31,9 +31,14 @@ enum Console {
     }
 
     static func json<T: Encodable>(_ value: T) throws {
+        out(try jsonText(value))
+    }
+
+    /// What `--output json` prints, less the final newline.
+    static func jsonText<T: Encodable>(_ value: T) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        out(String(decoding: try encoder.encode(value), as: UTF8.self))
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 
     /// Prints diagnostics, errors red on a terminal.

@@ -20,7 +20,8 @@ struct ControllerCommand: AsyncParsableCommand {
             Runs the same observe, plan and execute steps as apply, in a loop that Docker events, edits of the \
             manifest files and a periodic resync set off. Holds the project's lock while it runs (apply is refused \
             meanwhile). SIGTERM or SIGINT lets the running pass finish and exits 0; containers keep running. \
-            Serves /healthz, /readyz, /metrics and /status on --listen. See docs/controller.md.
+            Serves /healthz, /readyz, /metrics, /status and the dashboard (pages, /api, live updates) on --listen, \
+            loopback unless told otherwise; another address needs --token-file. See docs/controller.md and docs/dashboard.md.
             """
     )
 
@@ -28,8 +29,16 @@ struct ControllerCommand: AsyncParsableCommand {
     @OptionGroup var engine: EngineOptions
     @OptionGroup var gpuOptions: GPUOptions
 
-    @Option(help: "Where /healthz, /readyz, /metrics and /status listen: HOST:PORT. Only loopback unless given.")
+    @Option(help: "Where /healthz, /readyz, /metrics, /status and the dashboard listen: HOST:PORT. Only loopback unless given; another address needs --token-file.")
     var listen: String = "127.0.0.1:9464"
+
+    @Option(
+        name: .customLong("token-file"),
+        help: "A file holding the token that every request but /healthz and /readyz must bear (Authorization: Bearer, or as the password); it also enables the dashboard's actions (pause, roll back).")
+    var tokenFile: String?
+
+    @Option(help: "Time between heartbeats on an idle live-update stream of the dashboard, e.g. 15s.")
+    var heartbeat: String = "15s"
 
     @Option(help: "Time between full passes when nothing else asks for one, e.g. 30s, 5m.")
     var resync: String = "30s"
@@ -64,8 +73,19 @@ struct ControllerCommand: AsyncParsableCommand {
         guard let address = ListenAddress(parsing: listen) else {
             throw ValidationError("--listen \(listen): expected HOST:PORT, e.g. 127.0.0.1:9464")
         }
+        guard let heartbeatSeconds = parseSeconds(heartbeat), heartbeatSeconds > 0 else {
+            throw ValidationError("--heartbeat \(heartbeat): expected a duration such as 15s")
+        }
+        let token = try tokenFile.map(Self.readToken)
+        if !address.isLoopback && token == nil {
+            throw ValidationError(
+                "--listen \(listen) is reachable from other machines: pass --token-file FILE so that only holders of the token can read the controller's pages")
+        }
         let format = logFormat
-        LoggingSystem.bootstrap { label in LineLogHandler(label: label, format: format) }
+        let journal = ControllerJournal()
+        LoggingSystem.bootstrap { label in
+            MultiplexLogHandler([LineLogHandler(label: label, format: format), TimelineLogHandler(journal: journal)])
+        }
         let logger = Logger(label: "reconcile.controller")
 
         let loader = manifest.loader()
@@ -117,8 +137,10 @@ struct ControllerCommand: AsyncParsableCommand {
                     held.withLock { $0 = again }
                     return true
                 }),
-            load: load, logger: logger)
-        let app = buildControllerApplication(controller: controller, address: address, status: Self.renderStatus, logger: logger)
+            load: load, logger: logger, journal: journal)
+        let app = try buildControllerApplication(
+            controller: controller, address: address, status: Self.renderStatus, logger: logger, dashboard: .cli,
+            access: DashboardAccess(token: token, heartbeat: heartbeatSeconds))
         logger.info("listening", metadata: ["address": "\(address)"])
         // Shut down in reverse order: the controller drains first, the endpoints answer until it has.
         let group = ServiceGroup(
@@ -138,6 +160,20 @@ struct ControllerCommand: AsyncParsableCommand {
             Console.err("error: \(failure)")
             throw ExitCode.failure
         }
+    }
+
+    /// The token: the file's first line, which must not be empty.
+    static func readToken(_ path: String) throws -> String {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ValidationError("--token-file \(path): cannot read it")
+        }
+        let token = String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline).first.map {
+            $0.trimmingCharacters(in: .whitespaces)
+        } ?? ""
+        guard token.count >= 16 else {
+            throw ValidationError("--token-file \(path): the token must be at least 16 characters (e.g. openssl rand -hex 32 > \(path))")
+        }
+        return token
     }
 
     /// Takes the project's lock. A lock held by an apply (or another short command) is waited

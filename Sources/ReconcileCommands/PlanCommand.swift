@@ -111,20 +111,27 @@ enum PlanOutputFormat: String, ExpressibleByArgument, CaseIterable {
 
 /// Prints an error in the chosen format.
 func report(_ error: any Error, format: OutputFormat) throws {
-    let diagnostics = (error as? ManifestError)?.diagnostics
-    let message: String
-    switch error {
-    case let error as ManifestError:
-        let count = error.diagnostics.filter { $0.severity == .error }.count
-        message = "the manifest has \(count) error\(count == 1 ? "" : "s")"
-    case let error as PlanningError: message = error.description
-    case let error as StalePlanError: message = error.description
-    default: message = String(describing: error)
-    }
+    let view = ErrorView(describing: error)
     switch format {
-    case .json: try Console.json(ErrorView(error: message, diagnostics: diagnostics?.map(DiagnosticView.init)))
+    case .json: try Console.json(view)
     case .text:
-        if let diagnostics { Console.diagnostics(diagnostics) }
-        Console.err("error: \(message)")
+        if let diagnostics = (error as? ManifestError)?.diagnostics { Console.diagnostics(diagnostics) }
+        Console.err("error: \(view.error)")
+    }
+}
+
+extension ErrorView {
+    /// The one sentence and the diagnostics a failed command prints.
+    init(describing error: any Error) {
+        let message: String
+        switch error {
+        case let error as ManifestError:
+            let count = error.diagnostics.filter { $0.severity == .error }.count
+            message = "the manifest has \(count) error\(count == 1 ? "" : "s")"
+        case let error as PlanningError: message = error.description
+        case let error as StalePlanError: message = error.description
+        default: message = String(describing: error)
+        }
+        self.init(error: message, diagnostics: (error as? ManifestError)?.diagnostics.map(DiagnosticView.init))
     }
 }

@@ -50,7 +50,7 @@ public struct ControllerConfiguration: Sendable {
 }
 
 /// What `/status` and `/readyz` report about the controller itself.
-public struct ControllerStatus: Encodable, Sendable {
+public struct ControllerStatus: Codable, Sendable {
     public var ready: Bool
     public var eventStreamConnected: Bool
     public var lastPassSucceeded: Bool
@@ -61,9 +61,13 @@ public struct ControllerStatus: Encodable, Sendable {
     public var manifestDigest: String
     public var backoff: [Backoff]
     /// Each autoscaled service's last decision.
-    public var autoscale: [AutoscaleStatus]
+    public var autoscale: [AutoscaleStatus] = []
+    /// Paused from the dashboard: observing, changing nothing.
+    public var paused: Bool = false
+    /// A revision put back from the dashboard, in force until the manifest files change.
+    public var heldRevision: Int?
 
-    public struct Backoff: Encodable, Sendable {
+    public struct Backoff: Codable, Sendable {
         public var service: String
         public var replica: Int
         public var failures: Int
@@ -84,6 +88,8 @@ public final class Controller: ServiceLifecycle.Service, Sendable {
     public let client: any ContainerEngine
     public let configuration: ControllerConfiguration
     public let metrics: ControllerMetrics
+    /// The last observation and recent events, for the dashboard.
+    public let journal: ControllerJournal
     let load: @Sendable () throws -> LoadedManifest
     let logger: Logger
     let observer: Observer
@@ -125,6 +131,10 @@ public final class Controller: ServiceLifecycle.Service, Sendable {
         var stopping = false
         /// Another process took the lock: the controller stops and exits non-zero.
         var lockLost = false
+        /// Paused from the dashboard: passes observe but change nothing.
+        var paused = false
+        /// The revision put back from the dashboard: in force until the manifest files change.
+        var heldRevision: Int?
     }
 
     /// - Parameters:
@@ -133,8 +143,9 @@ public final class Controller: ServiceLifecycle.Service, Sendable {
     public init(
         client: any ContainerEngine, initial: LoadedManifest, configuration: ControllerConfiguration,
         load: @escaping @Sendable () throws -> LoadedManifest, logger: Logger, metrics: ControllerMetrics = ControllerMetrics(),
-        observer: Observer? = nil
+        observer: Observer? = nil, journal: ControllerJournal = ControllerJournal()
     ) {
+        self.journal = journal
         self.client = client
         self.configuration = configuration
         self.metrics = metrics
@@ -203,6 +214,7 @@ public final class Controller: ServiceLifecycle.Service, Sendable {
         }
         if first { logger.info("draining: the running pass finishes, no new one starts") }
         wakeup.finish()
+        journal.closeStreams()
     }
 
     private func loop() async {
@@ -381,6 +393,7 @@ public final class Controller: ServiceLifecycle.Service, Sendable {
             guard state.digest != loaded.digest else { return false }
             state.project = loaded.project
             state.digest = loaded.digest
+            state.heldRevision = nil
             return true
         }
         metrics.manifestValid.set(1.0)
@@ -414,7 +427,12 @@ public final class Controller: ServiceLifecycle.Service, Sendable {
         let started = ContinuousClock.now
         do {
             let observed = trustingEvents(try await observer.observe(project: project), log: log)
+            journal.observed(project, observed)
             metrics.replicas(project: project.withAutoscaledCounts(observed: observed, decisions: decisionsInForce()), observed: observed)
+            if state.withLock({ $0.paused }) {
+                log.info("pass observed only: the controller is paused")
+                return
+            }
             let full = try ReconcileCore.plan(
                 desired: project, observed: observed,
                 options: PlanOptions(prune: configuration.prune, gateTimeout: configuration.gateTimeout, autoscale: decisionsInForce()))
@@ -589,9 +607,13 @@ public final class Controller: ServiceLifecycle.Service, Sendable {
         }
         if result.succeeded && !repairs {
             // A manifest the controller has not converged to before: a revision, as apply records one.
+            let held = state.withLock { $0.heldRevision }
             do {
                 if let revision = try await History(client: client, project: project.name)
-                    .record(project, command: "controller", outcome: .applied, skipIfCurrent: true) {
+                    .record(
+                        project, command: held.map { "rollback to \($0)" } ?? "controller", outcome: .applied, rollbackOf: held,
+                        skipIfCurrent: true) {
+                    journal.historyChanged()
                     log.info("revision recorded", metadata: ["revision": "\(revision.number)"])
                 }
             } catch {
@@ -653,8 +675,41 @@ public final class Controller: ServiceLifecycle.Service, Sendable {
                     return ControllerStatus.Backoff(
                         service: parts.first.map(String.init) ?? entry.key, replica: parts.count > 1 ? Int(parts[1]) ?? 0 : 0,
                         failures: entry.failures, retryInSeconds: rounded(entry.until - current))
-                }, autoscale: scaled)
+                }, autoscale: scaled, paused: state.paused, heldRevision: state.heldRevision)
         }
+    }
+
+    /// Paused: passes go on observing (the pages stay current) but change nothing.
+    public var isPaused: Bool { state.withLock { $0.paused } }
+
+    public func setPaused(_ paused: Bool) {
+        let changed = state.withLock { state -> Bool in
+            defer { state.paused = paused }
+            return state.paused != paused
+        }
+        guard changed else { return }
+        logger.warning(paused ? "controller paused" : "controller resumed")
+        enqueue(paused ? "pause" : "resume")
+    }
+
+    /// The revision put back with `hold(_:as:)`, while it is in force.
+    public var heldRevision: Int? { state.withLock { $0.heldRevision } }
+
+    /// The project in force, as it stands now.
+    public var projectInForce: Project { state.withLock { $0.project } }
+
+    /// Puts `revision` back: `desired` (the revision's state with secrets restored and images
+    /// pinned) becomes the state in force until the manifest files change, so the controller
+    /// keeps it rather than converging straight back to the files.
+    public func hold(_ revision: Int, as desired: Project) {
+        state.withLock { state in
+            state.project = desired
+            state.digest = "rollback-\(revision)-" + Revision.digest(of: desired)
+            state.heldRevision = revision
+            state.convergedDigest = nil
+        }
+        logger.warning("rolling back to a revision", metadata: ["revision": "\(revision)"])
+        enqueue("rollback")
     }
 
     /// The project in force and a fresh observation of it, for `/status`.

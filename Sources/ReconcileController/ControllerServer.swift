@@ -24,17 +24,25 @@ public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+
+    /// Only this machine can connect: 127.0.0.0/8, ::1 or localhost.
+    public var isLoopback: Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
 }
 
 /// Turns the project, an observation and the controller's own state into the `/status`
 /// body; the command supplies it so that `/status` is exactly `reconcile status --output json`.
 public typealias StatusRenderer = @Sendable (Project, ObservedState, ControllerStatus) throws -> String
 
-/// The controller's HTTP endpoints: `/healthz`, `/readyz`, `/metrics`, `/status`.
+/// The controller's HTTP endpoints: `/healthz`, `/readyz`, `/metrics`, `/status`, and with
+/// `dashboard` the pages, `/api/…` and the live-update stream (`Dashboard`).
 public func buildControllerApplication(
-    controller: Controller, address: ListenAddress, status render: @escaping StatusRenderer, logger: Logger
-) -> some ApplicationProtocol {
-    let router = Router()
+    controller: Controller, address: ListenAddress, status render: @escaping StatusRenderer, logger: Logger,
+    dashboard: DashboardJSON? = nil, access: DashboardAccess = DashboardAccess()
+) throws -> some ApplicationProtocol {
+    let router = Router(options: .autoGenerateHeadEndpoints)
+    router.add(middleware: GuardMiddleware(access: access))
     router.get("/healthz") { _, _ in
         Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: "ok\n")))
     }
@@ -53,10 +61,15 @@ public func buildControllerApplication(
             status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
             body: .init(byteBuffer: ByteBuffer(string: controller.metrics.render())))
     }
+    // The controller's last observation: a request costs no engine call.
     router.get("/status") { _, _ in
         do {
-            let (project, observed) = try await controller.observeNow()
-            let body = try render(project, observed, controller.status())
+            guard let observation = controller.journal.lastObservation else {
+                return Response(
+                    status: .serviceUnavailable, headers: [.contentType: "text/plain; charset=utf-8"],
+                    body: .init(byteBuffer: ByteBuffer(string: "no observation yet: the controller's first pass has not observed the engine\n")))
+            }
+            let body = try render(observation.project, observation.observed, controller.status())
             return Response(
                 status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body + "\n")))
         } catch {
@@ -65,6 +78,7 @@ public func buildControllerApplication(
                 body: .init(byteBuffer: ByteBuffer(string: "cannot observe the engine: \(error)\n")))
         }
     }
+    if let dashboard { try Dashboard(controller: controller, json: dashboard, access: access).register(on: router) }
     return Application(
         router: router, configuration: .init(address: .hostname(address.host, port: address.port), serverName: "reconcile-controller"),
         logger: logger)

@@ -280,7 +280,7 @@ struct ControllerTests {
                 services:
                   controller:
                     image: \(ProjectFixture.workloadImage)
-                    command: [reconcile, controller, -f, /manifests/compose.yaml, --listen, "0.0.0.0:9464", --log-format, json]
+                    command: [reconcile, controller, -f, /manifests/compose.yaml, --listen, "0.0.0.0:9464", --token-file, /run/secrets/controller_token, --log-format, json]
                     user: "10001:\(gid.intValue)"
                     init: true
                     stop_grace_period: 30s
@@ -293,6 +293,13 @@ struct ControllerTests {
                       - "127.0.0.1::9464"
                     healthcheck:
                       disable: true
+                    secrets:
+                      - source: controller_token
+                        uid: "10001"
+                        mode: 0400
+                secrets:
+                  controller_token:
+                    content: "\(UUID().uuidString)"
                 """.write(toFile: fixture.manifestPath, atomically: true, encoding: .utf8)
             let boxFilter = DockerFilters.label(LabelKey.project, box)
             defer {
