@@ -181,7 +181,9 @@ struct Dashboard: Sendable {
             }
             let plan = try ReconcileCore.plan(
                 desired: loaded.project, observed: observed,
-                options: PlanOptions(prune: controller.configuration.prune, gateTimeout: controller.configuration.gateTimeout))
+                options: PlanOptions(
+                    prune: controller.configuration.prune, gateTimeout: controller.configuration.gateTimeout,
+                    autoscale: controller.decisionsInForce()))
             return (try json.plan(plan), nil)
         } catch {
             return (nil, json.error(error))
