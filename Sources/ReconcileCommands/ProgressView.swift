@@ -95,42 +95,38 @@ final class ProgressView: Sendable {
         }
     }
 
+    /// One progress event as a JSON line: `{"event", "step", "resource", "action", "seconds", "message"}`.
+    struct EventLine: Encodable {
+        var event: String
+        var step: Int?
+        var resource: String?
+        var action: String?
+        var seconds: Double?
+        var message: String?
+
+        init(_ event: String, _ step: PlanStep? = nil, seconds: Double? = nil, message: String? = nil) {
+            self.event = event
+            self.step = step?.id
+            resource = step?.resource
+            action = step?.action.rawValue
+            self.seconds = seconds
+            self.message = message
+        }
+    }
+
     private func jsonLine(_ event: ProgressEvent) -> String {
-        var object: [String: Any] = [:]
-        func put(_ step: PlanStep) {
-            object["step"] = step.id
-            object["resource"] = step.resource
-            object["action"] = step.action.rawValue
-        }
+        let line: EventLine
         switch event {
-        case .stepStarted(let step):
-            object["event"] = "started"
-            put(step)
-        case .stepProgress(let step, let what):
-            object["event"] = "progress"
-            put(step)
-            object["message"] = what
-        case .stepFinished(let step, let seconds):
-            object["event"] = "finished"
-            put(step)
-            object["seconds"] = seconds
-        case .stepFailed(let step, let message, let seconds):
-            object["event"] = "failed"
-            put(step)
-            object["message"] = message
-            object["seconds"] = seconds
-        case .stepSkipped(let step, let reason):
-            object["event"] = "skipped"
-            put(step)
-            object["message"] = reason
-        case .stepRolledBack(let step):
-            object["event"] = "rolled-back"
-            put(step)
-        case .note(let text):
-            object["event"] = "note"
-            object["message"] = text
+        case .stepStarted(let step): line = EventLine("started", step)
+        case .stepProgress(let step, let what): line = EventLine("progress", step, message: what)
+        case .stepFinished(let step, let seconds): line = EventLine("finished", step, seconds: seconds)
+        case .stepFailed(let step, let message, let seconds): line = EventLine("failed", step, seconds: seconds, message: message)
+        case .stepSkipped(let step, let reason): line = EventLine("skipped", step, message: reason)
+        case .stepRolledBack(let step): line = EventLine("rolled-back", step)
+        case .note(let text): line = EventLine("note", message: text)
         }
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
-        return String(decoding: data, as: UTF8.self)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: (try? encoder.encode(line)) ?? Data(), as: UTF8.self)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ReconcileCore
 import Synchronization
 
 /// How the controller writes its log lines.
@@ -89,20 +90,6 @@ public struct LineLogHandler: LogHandler {
         return "\"\(escaped)\""
     }
 
-    /// UTC, millisecond precision. Formatted by hand: Foundation's date formatters reach
-    /// into ICU, whose data pages would otherwise stay resident for the daemon's lifetime.
-    static func timestamp() -> String {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        var seconds = now.tv_sec
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        func pad(_ value: Int, _ width: Int) -> String {
-            let digits = String(value)
-            return String(repeating: "0", count: max(0, width - digits.count)) + digits
-        }
-        return "\(parts.tm_year + 1900)-\(pad(Int(parts.tm_mon) + 1, 2))-\(pad(Int(parts.tm_mday), 2))"
-            + "T\(pad(Int(parts.tm_hour), 2)):\(pad(Int(parts.tm_min), 2)):\(pad(Int(parts.tm_sec), 2))"
-            + ".\(pad(Int(now.tv_nsec) / 1_000_000, 3))Z"
-    }
+    /// UTC, millisecond precision (`UTCTime.iso8601`).
+    static func timestamp() -> String { UTCTime.iso8601(UTCTime.now()) }
 }

@@ -163,16 +163,8 @@ public enum RevisionText {
         return failed.isEmpty ? "passed (\(reports.count))" : "failed: \(failed.joined(separator: ","))"
     }
 
-    /// "2026-11-30 14:57:00", UTC. By hand from `gmtime_r`, as the log timestamps are: no
-    /// locale or ICU data needed.
-    public static func time(_ unixSeconds: Double) -> String {
-        var seconds = time_t(unixSeconds.rounded(.down))
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        return String(
-            format: "%04d-%02d-%02d %02d:%02d:%02d", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
-            Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec))
-    }
+    /// "2026-11-30 14:57:00", UTC (`UTCTime.text`).
+    public static func time(_ unixSeconds: Double) -> String { UTCTime.text(unixSeconds) }
 
     public static func shortID(_ id: String) -> String {
         guard !id.isEmpty else { return "unknown id" }
@@ -187,5 +179,45 @@ public enum RevisionText {
     public static func number(_ value: Double) -> String {
         if value == value.rounded() && abs(value) < 1e9 { return String(Int(value)) }
         return abs(value) >= 100 ? String(format: "%.1f", value) : String(format: "%.3g", value)
+    }
+}
+
+/// The one UTC time formatter: revisions, saved plans, pages and log lines. By hand from
+/// `gmtime_r`: Foundation's date formatters reach into ICU, whose data pages would stay
+/// resident for a daemon's lifetime, and no locale can change the output.
+public enum UTCTime {
+    /// "2026-11-30 14:57:00".
+    public static func text(_ unixSeconds: Double) -> String {
+        let p = parts(unixSeconds)
+        return "\(p.date) \(p.time)"
+    }
+
+    /// "2026-11-30T14:57:00.123Z".
+    public static func iso8601(_ unixSeconds: Double) -> String {
+        let p = parts(unixSeconds)
+        let millis = Int(((unixSeconds - unixSeconds.rounded(.down)) * 1000).rounded(.down))
+        return "\(p.date)T\(p.time).\(pad(min(999, max(0, millis)), 3))Z"
+    }
+
+    /// Now, to the nanosecond the clock gives.
+    public static func now() -> Double {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
+    }
+
+    private static func parts(_ unixSeconds: Double) -> (date: String, time: String) {
+        var seconds = time_t(unixSeconds.rounded(.down))
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        return (
+            "\(pad(Int(parts.tm_year) + 1900, 4))-\(pad(Int(parts.tm_mon) + 1, 2))-\(pad(Int(parts.tm_mday), 2))",
+            "\(pad(Int(parts.tm_hour), 2)):\(pad(Int(parts.tm_min), 2)):\(pad(Int(parts.tm_sec), 2))"
+        )
+    }
+
+    private static func pad(_ value: Int, _ width: Int) -> String {
+        let digits = String(value)
+        return String(repeating: "0", count: max(0, width - digits.count)) + digits
     }
 }
