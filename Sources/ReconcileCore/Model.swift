@@ -41,11 +41,22 @@ public struct ProjectExtensions: Sendable, Equatable, Codable {
     public var gpus: [GPUDevice]?
     /// How many revisions of history to keep (`x-reconcile.history_limit`, default 20).
     public var historyLimit: Int?
+    /// Where the project runs (`x-reconcile.target`); nil is one host. `--target` overrides it.
+    public var target: DeployTarget?
 
-    public init(gpus: [GPUDevice]? = nil, historyLimit: Int? = nil) {
+    public init(gpus: [GPUDevice]? = nil, historyLimit: Int? = nil, target: DeployTarget? = nil) {
         self.gpus = gpus
         self.historyLimit = historyLimit
+        self.target = target
     }
+}
+
+/// The engine a project is deployed to.
+public enum DeployTarget: String, Sendable, Equatable, Codable, CaseIterable {
+    /// Containers on one Docker engine.
+    case host
+    /// Services of the Docker Swarm the engine manages.
+    case swarm
 }
 
 /// One GPU the host offers.

@@ -241,8 +241,11 @@ struct ProjectParser {
     private func projectExtensions(_ node: MNode, _ path: String) -> ProjectExtensions {
         var ext = ProjectExtensions()
         guard let entries = reader.map(node, path) else { return ext }
-        reader.checkKeys(entries, path, supported: ["gpus", "history_limit"], extensions: false)
+        reader.checkKeys(entries, path, supported: ["gpus", "history_limit", "target"], extensions: false)
         if let n = node["history_limit"] { ext.historyLimit = reader.int(n, "\(path).history_limit", min: 1) }
+        if let n = node["target"], let text = reader.choice(n, "\(path).target", DeployTarget.allCases.map(\.rawValue)) {
+            ext.target = DeployTarget(rawValue: text)
+        }
         if let n = node["gpus"] {
             guard let items = n.items else {
                 sink.error(n.pos, "\(path).gpus", "expected a list of GPU ids or of maps {id, uuid, memory}, got \(n.kindDescription)")
