@@ -30,8 +30,29 @@ enum SwarmCommands {
     /// Exit code of an apply whose update the swarm rolled back (failure_action: rollback).
     static let rolledBackExitCode: Int32 = 5
 
+    /// Loads the manifests for a swarm: the keys only Swarm honours are accepted.
+    static func load(_ manifest: ManifestOptions) throws -> LoadedManifest {
+        var loader = manifest.loader()
+        loader.target = .swarm
+        var loaded = try loader.load(paths: try manifest.resolvedPaths())
+        let converted = SwarmConversion.convert(loaded.project)
+        let errors = converted.problems.map { diagnostic($0, .error, loaded) }
+        if !errors.isEmpty { throw ManifestError(diagnostics: errors + converted.warnings.map { diagnostic($0, .warning, loaded) }) }
+        loaded.warnings += converted.warnings.map { diagnostic($0, .warning, loaded) }
+        return loaded
+    }
+
+    /// A conversion issue at the position of its key (or of the nearest key above it).
+    static func diagnostic(_ issue: SwarmIssue, _ severity: Diagnostic.Severity, _ loaded: LoadedManifest) -> Diagnostic {
+        let at = loaded.position(of: issue.keyPath) ?? ManifestPosition(file: loaded.files.first ?? "", line: 1, column: 1)
+        return Diagnostic(severity: severity, file: at.file, line: at.line, column: at.column, keyPath: issue.keyPath, message: issue.message)
+    }
+
+    /// The desired swarm; its warnings are already in the loaded manifest's.
     static func desired(_ loaded: LoadedManifest) -> SwarmDesired {
-        SwarmConversion.convert(loaded.project)
+        var desired = SwarmConversion.convert(loaded.project)
+        desired.warnings = []
+        return desired
     }
 
     static func observe(_ client: DockerClient, _ desired: SwarmDesired) async throws -> SwarmObservedState {
@@ -46,11 +67,11 @@ enum SwarmCommands {
         let loaded: LoadedManifest
         let observed: SwarmObservedState
         if command.offline {
-            loaded = try command.manifest.load()
+            loaded = try load(command.manifest)
             observed = .empty
         } else {
             (loaded, observed) = try await withEngine(command.engine) { client in
-                let loaded = try command.manifest.load()
+                let loaded = try load(command.manifest)
                 return (loaded, try await observe(client, desired(loaded)))
             }
         }
@@ -88,7 +109,7 @@ enum SwarmCommands {
         manifest: ManifestOptions, engine: EngineOptions, format: OutputFormat, prune: Bool, yes: Bool, timeout: Double
     ) async throws -> Int32 {
         try await withEngine(engine) { client in
-            let loaded = try manifest.load()
+            let loaded = try load(manifest)
             if format == .text { Console.diagnostics(loaded.warnings) }
             let desired = desired(loaded)
             let options = SwarmPlanner.Options(prune: prune)
@@ -134,16 +155,16 @@ enum SwarmCommands {
             try Console.json(
                 ApplyReport(
                     plan: plan,
-                    steps: result.outcomes.map { step, outcome in
-                        ApplyReport.StepOutcome(step: step.id, resource: step.resource, outcome: outcome.kind, message: outcome.message)
+                    steps: result.outcomes.map {
+                        ApplyReport.StepOutcome(step: $0.step.id, resource: $0.step.resource, outcome: $0.outcome.kind, message: $0.outcome.message)
                     },
                     succeeded: result.succeeded, paused: result.paused, rolledBack: result.rolledBack, seconds: seconds))
         case .text:
             if result.succeeded {
                 Console.out(String(format: "Applied %d steps in %.1f s.", plan.steps.count, seconds))
             } else {
-                for (step, outcome) in result.outcomes where !outcome.succeeded {
-                    Console.err("error: \(step.resource): \(outcome.text)")
+                for entry in result.outcomes where !entry.outcome.succeeded {
+                    Console.err("error: \(entry.step.resource): \(entry.outcome.text)")
                 }
                 Console.err("apply did not converge: fix the cause and run apply again")
             }
@@ -185,7 +206,7 @@ enum SwarmCommands {
 
     static func status(manifest: ManifestOptions, engine: EngineOptions, format: OutputFormat) async throws {
         let (loaded, observed) = try await withEngine(engine) { client in
-            let loaded = try manifest.load()
+            let loaded = try load(manifest)
             return (loaded, try await observe(client, desired(loaded)))
         }
         let desired = desired(loaded)
@@ -227,7 +248,7 @@ enum SwarmCommands {
 
     static func destroy(manifest: ManifestOptions, engine: EngineOptions, format: OutputFormat) async throws {
         try await withEngine(engine) { client in
-            let loaded = try manifest.load()
+            let loaded = try load(manifest)
             let desired = desired(loaded)
             let observed = try await observe(client, desired)
             var steps: [PlanStep] = []

@@ -9,6 +9,8 @@ struct ProjectParser {
     let profiles: [String]
     let projectNameOverride: String?
     let defaultName: String
+    /// `--target`; nil reads `x-reconcile.target`.
+    var target: DeployTarget? = nil
     var sink: DiagnosticSink { reader.sink }
 
     static let topLevelKeys = ["name", "services", "volumes", "networks", "version", "secrets", "configs", "x-reconcile"]
@@ -55,7 +57,7 @@ struct ProjectParser {
         allNames = serviceEntries.map(\.key)
         let context = ServiceContext(
             projectDirectory: projectDirectory, environment: environment, declaredVolumes: Set(volumes.map(\.key)),
-            declaredNetworks: Set(networks.map(\.key)))
+            declaredNetworks: Set(networks.map(\.key)), swarm: (target ?? extensions.target) == .swarm)
         let serviceParser = ServiceParser(reader: reader, context: context)
         for entry in serviceEntries {
             if !ServiceParser.isValidName(entry.key) {

@@ -18,9 +18,9 @@ public struct SwarmDesired: Sendable, Equatable {
     /// Sorted by key.
     public var networks: [DesiredSwarmNetwork]
     /// Keys Swarm ignores, each with its manifest path and why.
-    public var warnings: [String]
+    public var warnings: [SwarmIssue]
     /// Keys Swarm cannot honour: nothing is planned while there are any.
-    public var problems: [String]
+    public var problems: [SwarmIssue]
 
     public func service(named name: String) -> DesiredSwarmService? { services.first { $0.name == name } }
 }
@@ -45,6 +45,21 @@ public struct DesiredSwarmNetwork: Sendable, Equatable {
     public var request: NetworkCreateRequest
 }
 
+/// A key of the manifest the swarm cannot honour as written, by its key path; the commands
+/// give it the key's file and line.
+public struct SwarmIssue: Sendable, Equatable, CustomStringConvertible {
+    /// "services.api.depends_on".
+    public var keyPath: String
+    public var message: String
+
+    public init(_ keyPath: String, _ message: String) {
+        self.keyPath = keyPath
+        self.message = message
+    }
+
+    public var description: String { "\(keyPath): \(message)" }
+}
+
 /// The Compose → Swarm conversion, after docker/cli `cli/compose/convert` (service.go,
 /// network.go, volume.go): same names, same labels, same defaults where Compose leaves a
 /// key out, so that a stack deployed with `docker stack deploy` and one deployed with
@@ -55,13 +70,13 @@ public enum SwarmConversion {
     public static let gpuResourceKind = "NVIDIA-GPU"
 
     public static func convert(_ project: Project) -> SwarmDesired {
-        var warnings: [String] = []
-        var problems: [String] = []
+        var warnings: [SwarmIssue] = []
+        var problems: [SwarmIssue] = []
         let ns = project.name
         var networks: [DesiredSwarmNetwork] = []
         for network in project.networks {
             if network.driver != nil, network.driver != "overlay" {
-                problems.append("networks.\(network.key).driver: `\(network.driver ?? "")` networks do not span a swarm; use `driver: overlay` (the default on Swarm)")
+                problems.append(SwarmIssue("networks.\(network.key).driver", "`\(network.driver ?? "")` networks do not span a swarm; use `driver: overlay` (the default on Swarm)"))
             }
             var labels = network.labels
             labels[stackNamespaceLabel] = ns
@@ -86,7 +101,7 @@ public enum SwarmConversion {
                     secretEnv: service.secretEnv))
         }
         if project.secrets?.isEmpty == false || project.configs?.isEmpty == false {
-            problems.append("secrets, configs: not converted to Swarm secrets and configs yet; pass them as files in the image or deploy this project to one host")
+            problems.append(SwarmIssue("secrets, configs", "not converted to Swarm secrets and configs yet; pass them as files in the image or deploy this project to one host"))
         }
         return SwarmDesired(project: ns, services: services, networks: networks, warnings: warnings, problems: problems)
     }
@@ -94,7 +109,7 @@ public enum SwarmConversion {
     /// `<project>_<name>`, as `docker stack` scopes every object it names.
     public static func scoped(_ project: String, _ name: String) -> String { "\(project)_\(name)" }
 
-    static func spec(_ service: Service, project: Project, path: String, problems: inout [String]) -> ServiceSpec {
+    static func spec(_ service: Service, project: Project, path: String, problems: inout [SwarmIssue]) -> ServiceSpec {
         let ns = project.name
         var container = SwarmContainerSpec(image: service.image)
         var containerLabels = service.labels
@@ -173,30 +188,39 @@ public enum SwarmConversion {
         let attachments = service.networks.compactMap { membership -> NetworkAttachmentConfig? in
             guard let network = project.network(key: membership.key) else { return nil }
             if membership.ipv4Address != nil {
-                problems.append("\(path).networks.\(membership.key).ipv4_address: Swarm assigns task addresses itself; remove it")
+                problems.append(SwarmIssue("\(path).networks.\(membership.key).ipv4_address", "Swarm assigns task addresses itself; remove it"))
             }
             return NetworkAttachmentConfig(target: network.name, aliases: [service.name] + membership.aliases)
         }
         if !attachments.isEmpty { task.networks = attachments.sorted { $0.target < $1.target } }
 
-        var labels: [String: String] = [stackNamespaceLabel: ns, stackImageLabel: service.image]
+        let swarm = service.swarm ?? SwarmDeploy()
+        if !swarm.constraints.isEmpty || !swarm.spreads.isEmpty || swarm.maxReplicasPerNode != nil {
+            task.placement = SwarmPlacement(
+                constraints: swarm.constraints.isEmpty ? nil : swarm.constraints,
+                preferences: swarm.spreads.isEmpty ? nil : swarm.spreads.map { SwarmPlacement.Preference(spread: $0) },
+                maxReplicas: swarm.maxReplicasPerNode)
+        }
+        var labels = swarm.labels
+        labels[stackNamespaceLabel] = ns
+        labels[stackImageLabel] = service.image
         labels[LabelKey.project] = ns
         labels[LabelKey.service] = service.name
         var ports: [SwarmPortConfig] = []
         for (index, port) in service.ports.enumerated() {
             if port.hostIP != nil {
-                problems.append("\(path).ports[\(index)]: a host IP cannot be published on Swarm (the routing mesh listens on every node's addresses); remove `host_ip`")
+                problems.append(SwarmIssue("\(path).ports[\(index)]", "a host IP cannot be published on Swarm (the routing mesh listens on every node's addresses); remove `host_ip`"))
             }
             if port.publishedEnd != nil {
-                problems.append("\(path).ports[\(index)]: a host port range cannot be published on Swarm; publish one port, the routing mesh balances it over the tasks")
+                problems.append(SwarmIssue("\(path).ports[\(index)]", "a host port range cannot be published on Swarm; publish one port, the routing mesh balances it over the tasks"))
             }
             ports.append(
                 SwarmPortConfig(protocol: port.proto, targetPort: port.target, publishedPort: port.published, publishMode: "ingress"))
         }
         let endpoint = EndpointSpec(
-            mode: "vip", ports: ports.isEmpty ? nil : ports.sorted { ($0.publishedPort ?? 0, $0.targetPort) < ($1.publishedPort ?? 0, $1.targetPort) })
+            mode: swarm.endpointMode ?? "vip", ports: ports.isEmpty ? nil : ports.sorted { ($0.publishedPort ?? 0, $0.targetPort) < ($1.publishedPort ?? 0, $1.targetPort) })
         return ServiceSpec(
-            name: scoped(ns, service.name), labels: labels, taskTemplate: task, mode: .replicated(service.replicas),
+            name: scoped(ns, service.name), labels: labels, taskTemplate: task, mode: swarm.global ? .global : .replicated(service.replicas),
             updateConfig: updateConfig(service.updateConfig, rollback: false),
             rollbackConfig: updateConfig(service.rollbackConfig, rollback: true), endpointSpec: endpoint)
     }
@@ -232,7 +256,7 @@ public enum SwarmConversion {
         }
     }
 
-    static func resources(_ service: Service, path: String, problems: inout [String]) -> SwarmResourceRequirements? {
+    static func resources(_ service: Service, path: String, problems: inout [SwarmIssue]) -> SwarmResourceRequirements? {
         var limits = SwarmResources()
         limits.nanoCPUs = service.limits.cpus.map { Int64(($0 * 1e9).rounded()) }
         limits.memoryBytes = service.limits.memoryBytes
@@ -240,20 +264,26 @@ public enum SwarmConversion {
         var gpus: Int64 = 0
         for device in service.devices {
             guard device.isGPU else {
-                problems.append("\(path).deploy.resources.reservations.devices: only GPU devices map to Swarm (as `\(gpuResourceKind)` generic resources)")
+                problems.append(SwarmIssue("\(path).deploy.resources.reservations.devices", "only GPU devices map to Swarm (as `\(gpuResourceKind)` generic resources)"))
                 continue
             }
             switch device.count {
             case .exactly(let count)?: gpus += Int64(count)
             case .all?, nil:
                 if let ids = device.deviceIDs {
-                    problems.append("\(path): GPU device_ids \(ids.joined(separator: ",")) name GPUs of one host; on Swarm reserve a number of them (`count: \(ids.count)`) and the scheduler picks free ones")
+                    problems.append(SwarmIssue("\(path)", "GPU device_ids \(ids.joined(separator: ",")) name GPUs of one host; on Swarm reserve a number of them (`count: \(ids.count)`) and the scheduler picks free ones"))
                 } else {
-                    problems.append("\(path): `count: all` GPUs has no meaning across nodes; on Swarm reserve a number of GPUs (`count: 1`)")
+                    problems.append(SwarmIssue("\(path)", "`count: all` GPUs has no meaning across nodes; on Swarm reserve a number of GPUs (`count: 1`)"))
                 }
             }
         }
-        let reservations = gpus > 0 ? SwarmResources(genericResources: [GenericResource(discrete: gpuResourceKind, value: gpus)]) : nil
+        let swarm = service.swarm ?? SwarmDeploy()
+        var generic = swarm.genericResources
+        if gpus > 0 { generic[gpuResourceKind, default: 0] += gpus }
+        let reserved = SwarmResources(
+            nanoCPUs: swarm.reservedCPUs.map { Int64(($0 * 1e9).rounded()) }, memoryBytes: swarm.reservedMemoryBytes,
+            genericResources: generic.isEmpty ? nil : generic.sorted { $0.key < $1.key }.map { GenericResource(discrete: $0.key, value: $0.value) })
+        let reservations = reserved == SwarmResources() ? nil : reserved
         let hasLimits = limits != SwarmResources()
         if !hasLimits && reservations == nil { return nil }
         return SwarmResourceRequirements(limits: hasLimits ? limits : nil, reservations: reservations)
@@ -261,25 +291,25 @@ public enum SwarmConversion {
 
     /// Keys of the single-host model Swarm does not honour: a warning when ignoring them is
     /// harmless, a problem when the service would behave otherwise than the manifest says.
-    static func ignoredKeys(_ service: Service, path: String, warnings: inout [String], problems: inout [String]) {
+    static func ignoredKeys(_ service: Service, path: String, warnings: inout [SwarmIssue], problems: inout [SwarmIssue]) {
         if !service.dependsOn.isEmpty {
-            warnings.append("\(path).depends_on: ignored by Swarm, which starts services in any order; make the service wait for what it needs (a healthcheck and restart_policy)")
+            warnings.append(SwarmIssue("\(path).depends_on", "ignored by Swarm, which starts services in any order; make the service wait for what it needs (a healthcheck and restart_policy)"))
         }
         if service.build != nil {
-            problems.append("\(path).build: Swarm nodes do not build images; build the image, load or push it to every node, and give `image:`")
+            problems.append(SwarmIssue("\(path).build", "Swarm nodes do not build images; build the image, load or push it to every node, and give `image:`"))
         }
         if !service.expose.isEmpty {
-            warnings.append("\(path).expose: ignored by Swarm; services on a network reach each other's ports without it")
+            warnings.append(SwarmIssue("\(path).expose", "ignored by Swarm; services on a network reach each other's ports without it"))
         }
-        if service.shmSize != nil { problems.append("\(path).shm_size: not supported by Swarm services (API 1.41)") }
-        if service.ipc != nil { warnings.append("\(path).ipc: ignored by Swarm") }
-        if service.pullPolicy != nil { warnings.append("\(path).pull_policy: ignored by Swarm; nodes pull when the image is missing") }
-        if service.runtime != nil { warnings.append("\(path).runtime: ignored by Swarm; set the runtime in each node's daemon.json") }
+        if service.shmSize != nil { problems.append(SwarmIssue("\(path).shm_size", "not supported by Swarm services (API 1.41)")) }
+        if service.ipc != nil { warnings.append(SwarmIssue("\(path).ipc", "ignored by Swarm")) }
+        if service.pullPolicy != nil { warnings.append(SwarmIssue("\(path).pull_policy", "ignored by Swarm; nodes pull when the image is missing")) }
+        if service.runtime != nil { warnings.append(SwarmIssue("\(path).runtime", "ignored by Swarm; set the runtime in each node's daemon.json")) }
         if service.extensions.validate != nil {
-            warnings.append("\(path).x-reconcile.validate: not run on Swarm yet; the rollout is gated by the healthcheck and update_config.monitor")
+            warnings.append(SwarmIssue("\(path).x-reconcile.validate", "not run on Swarm yet; the rollout is gated by the healthcheck and update_config.monitor"))
         }
         if service.extensions.gpuPlacement == .shared, service.devices.contains(where: \.isGPU) {
-            warnings.append("\(path).x-reconcile.gpu_placement: shared placement is not possible on Swarm; each task gets GPUs of its own")
+            warnings.append(SwarmIssue("\(path).x-reconcile.gpu_placement", "shared placement is not possible on Swarm; each task gets GPUs of its own"))
         }
         if service.stopSignal == nil, service.initProcess == nil {
             // Nothing: both are the engine's defaults.
@@ -293,9 +323,9 @@ public enum SwarmConversion {
         for key in object.keys.sorted() where !honoured.contains(key) {
             let spelled = snakeCase(key)
             if refused.contains(key) {
-                problems.append("\(path).\(spelled): not supported by Swarm services; remove it or deploy this service to one host")
+                problems.append(SwarmIssue("\(path).\(spelled)", "not supported by Swarm services; remove it or deploy this service to one host"))
             } else {
-                warnings.append("\(path).\(spelled): ignored by Swarm services")
+                warnings.append(SwarmIssue("\(path).\(spelled)", "ignored by Swarm services"))
             }
         }
     }

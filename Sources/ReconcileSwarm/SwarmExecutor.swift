@@ -57,11 +57,12 @@ public enum SwarmOutcome: Sendable, Equatable, Codable {
 
 /// What apply reports: each step's outcome, in plan order.
 public struct SwarmApplyResult: Sendable, Equatable {
-    public var outcomes: [(step: PlanStep, outcome: SwarmOutcome)]
-
-    public static func == (a: SwarmApplyResult, b: SwarmApplyResult) -> Bool {
-        a.outcomes.map(\.step) == b.outcomes.map(\.step) && a.outcomes.map(\.outcome) == b.outcomes.map(\.outcome)
+    public struct StepResult: Sendable, Equatable {
+        public var step: PlanStep
+        public var outcome: SwarmOutcome
     }
+
+    public var outcomes: [StepResult]
 
     public var succeeded: Bool { outcomes.allSatisfy { $0.outcome.succeeded } }
     public var rolledBack: Bool { outcomes.contains { if case .rolledBack = $0.outcome { return true } else { return false } } }
@@ -90,13 +91,13 @@ public struct SwarmExecutor: Sendable {
 
     public func execute(_ plan: Plan, onProgress: @Sendable (SwarmProgress) -> Void = { _ in }) async -> SwarmApplyResult {
         var outcomes: [Int: SwarmOutcome] = [:]
-        var result: [(PlanStep, SwarmOutcome)] = []
+        var result: [SwarmApplyResult.StepResult] = []
         // Steps in plan order: the planner puts networks before the services that use them,
         // and removals of networks after the services they depend on.
         for step in plan.steps {
             if step.dependsOn.contains(where: { outcomes[$0]?.succeeded != true }) {
                 outcomes[step.id] = .skipped
-                result.append((step, .skipped))
+                result.append(.init(step: step, outcome: .skipped))
                 onProgress(.stepFinished(step, outcome: .skipped))
                 continue
             }
@@ -108,7 +109,7 @@ public struct SwarmExecutor: Sendable {
                 outcome = .failed(message: String(describing: error))
             }
             outcomes[step.id] = outcome
-            result.append((step, outcome))
+            result.append(.init(step: step, outcome: outcome))
             onProgress(.stepFinished(step, outcome: outcome))
         }
         return SwarmApplyResult(outcomes: result)

@@ -13,8 +13,8 @@ public enum SwarmPlanner {
     }
 
     public static func plan(desired: SwarmDesired, observed: SwarmObservedState, options: Options = .init()) throws -> Plan {
-        var problems = desired.problems
-        var plan = Plan(project: desired.project, warnings: desired.warnings)
+        var problems = desired.problems.map(\.description)
+        var plan = Plan(project: desired.project, warnings: desired.warnings.map(\.description))
         plan.target = "swarm"
         var steps: [PlanStep] = []
         var networkSteps: [String: Int] = [:]

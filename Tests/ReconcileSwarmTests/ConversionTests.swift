@@ -31,7 +31,7 @@ struct ConversionTests {
     @Test("depends_on is a warning that says Swarm ignores it; nothing is silently dropped")
     func dependsOnWarns() throws {
         let d = try desired(apiV1)
-        #expect(d.warnings.contains { $0.hasPrefix("services.worker.depends_on: ignored by Swarm") })
+        #expect(d.warnings.contains { $0.description.hasPrefix("services.worker.depends_on: ignored by Swarm") })
         #expect(d.problems.isEmpty)
         let worker = try #require(d.service(named: "worker"))
         #expect(worker.spec.taskTemplate.containerSpec?.stopGracePeriod == 1_000_000_000)
@@ -57,7 +57,7 @@ struct ConversionTests {
                 image: reconcile-test/busybox:1
                 gpus: all
             """)
-        #expect(all.problems.contains { $0.contains("`count: all` GPUs has no meaning across nodes") })
+        #expect(all.problems.contains { $0.description.contains("`count: all` GPUs has no meaning across nodes") })
     }
 
     @Test("keys Swarm cannot honour are problems naming the key and the fix")
@@ -69,8 +69,8 @@ struct ConversionTests {
                 ports: ["127.0.0.1:18081:80"]
                 privileged: true
             """)
-        #expect(d.problems.contains { $0.hasPrefix("services.web.ports[0]: a host IP cannot be published on Swarm") })
-        #expect(d.problems.contains { $0.hasPrefix("services.web.privileged: not supported by Swarm services") })
+        #expect(d.problems.contains { $0.description.hasPrefix("services.web.ports[0]: a host IP cannot be published on Swarm") })
+        #expect(d.problems.contains { $0.description.hasPrefix("services.web.privileged: not supported by Swarm services") })
     }
 
     @Test("restart maps to the restart policy as the docker CLI maps it")
@@ -84,5 +84,36 @@ struct ConversionTests {
         #expect(d.service(named: "a")?.spec.taskTemplate.restartPolicy == SwarmRestartPolicy(condition: "any", delay: 5_000_000_000, maxAttempts: 0))
         #expect(d.service(named: "b")?.spec.taskTemplate.restartPolicy == SwarmRestartPolicy(condition: "on-failure", delay: 5_000_000_000, maxAttempts: 3))
         #expect(d.service(named: "c")?.spec.taskTemplate.restartPolicy == SwarmRestartPolicy(condition: "none", delay: 5_000_000_000, maxAttempts: 0))
+    }
+}
+
+@Suite("Swarm-only keys")
+struct SwarmKeysTests {
+    @Test("mode global, placement, endpoint_mode, deploy.labels and generic_resources reach the spec")
+    func swarmKeys() throws {
+        let d = try desired("""
+            services:
+              agent:
+                image: reconcile-test/busybox:1
+                deploy:
+                  mode: global
+                  endpoint_mode: dnsrr
+                  labels: {team: ml}
+                  placement:
+                    constraints: ["node.role==worker"]
+                    preferences: [{spread: node.labels.zone}]
+                  resources:
+                    reservations:
+                      cpus: "0.25"
+                      generic_resources:
+                        - discrete_resource_spec: {kind: NVIDIA-GPU, value: 2}
+            """)
+        let agent = try #require(d.service(named: "agent"))
+        #expect(agent.spec.mode == .global)
+        #expect(agent.spec.endpointSpec?.mode == "dnsrr")
+        #expect(agent.spec.labels?["team"] == "ml")
+        #expect(agent.spec.taskTemplate.placement?.constraints == ["node.role==worker"])
+        #expect(agent.spec.taskTemplate.placement?.preferences == [SwarmPlacement.Preference(spread: "node.labels.zone")])
+        #expect(agent.spec.taskTemplate.resources?.reservations == SwarmResources(nanoCPUs: 250_000_000, genericResources: [GenericResource(discrete: "NVIDIA-GPU", value: 2)]))
     }
 }

@@ -10,7 +10,9 @@ func load(_ yaml: String, env: [String: String] = [:]) throws -> LoadedManifest 
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: dir) }
     try yaml.write(toFile: dir + "/compose.yaml", atomically: true, encoding: .utf8)
-    return try ManifestLoader(environment: env, projectName: "ml", workingDirectory: dir).load(paths: ["compose.yaml"])
+    var loader = ManifestLoader(environment: env, projectName: "ml", workingDirectory: dir)
+    loader.target = .swarm
+    return try loader.load(paths: ["compose.yaml"])
 }
 
 func desired(_ yaml: String) throws -> SwarmDesired { SwarmConversion.convert(try load(yaml).project) }

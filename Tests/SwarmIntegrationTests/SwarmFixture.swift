@@ -53,6 +53,11 @@ struct SwarmFixture: Sendable {
             for volume in try await client.listVolumes(filters: .label(LabelKey.lock, project)) {
                 try? await client.removeVolume(volume.name, force: true)
             }
+            // Named volumes the tasks made on the node, once their containers are gone.
+            _ = try await eventually(within: 30) {
+                for volume in try await client.listVolumes(filters: filter) { try? await client.removeVolume(volume.name, force: false) }
+                return try await client.listVolumes(filters: filter).isEmpty
+            }
         } catch {
             Issue.record("cleanup of \(project) failed: \(error)")
         }
@@ -86,9 +91,9 @@ struct SwarmFixture: Sendable {
 
     /// Runs the docker CLI against the private swarm.
     @discardableResult
-    func docker(_ arguments: String...) throws -> Output {
+    func docker(_ arguments: String..., environment: [String: String] = [:]) throws -> Output {
         let docker = ["/usr/bin/docker", "/usr/local/bin/docker"].first { FileManager.default.isExecutableFile(atPath: $0) } ?? "/usr/bin/docker"
-        return try run(docker, ["--host", host] + arguments, environment: [:])
+        return try run(docker, ["--host", host] + arguments, environment: environment)
     }
 
     private func run(_ executable: String, _ arguments: [String], environment extra: [String: String]) throws -> Output {
