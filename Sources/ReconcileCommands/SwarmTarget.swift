@@ -49,7 +49,7 @@ enum SwarmCommands {
     }
 
     /// The desired swarm; its warnings are already in the loaded manifest's.
-    static func desired(_ loaded: LoadedManifest) -> SwarmDesired {
+    static func swarmDesired(_ loaded: LoadedManifest) -> SwarmDesired {
         var desired = SwarmConversion.convert(loaded.project)
         desired.warnings = []
         return desired
@@ -72,10 +72,10 @@ enum SwarmCommands {
         } else {
             (loaded, observed) = try await withEngine(command.engine) { client in
                 let loaded = try load(command.manifest)
-                return (loaded, try await observe(client, desired(loaded)))
+                return (loaded, try await observe(client, swarmDesired(loaded)))
             }
         }
-        let result = try SwarmPlanner.plan(desired: desired(loaded), observed: observed, options: .init(prune: command.prune))
+        let result = try SwarmPlanner.plan(desired: swarmDesired(loaded), observed: observed, options: .init(prune: command.prune))
         switch command.output {
         case .json: try Console.json(result)
         case .markdown: FileHandle.standardOutput.write(Data(PlanText.markdown(result).utf8))
@@ -111,7 +111,7 @@ enum SwarmCommands {
         try await withEngine(engine) { client in
             let loaded = try load(manifest)
             if format == .text { Console.diagnostics(loaded.warnings) }
-            let desired = desired(loaded)
+            let desired = swarmDesired(loaded)
             let options = SwarmPlanner.Options(prune: prune)
             let unlocked = try SwarmPlanner.plan(desired: desired, observed: try await observe(client, desired), options: options)
             if unlocked.isEmpty {
@@ -126,7 +126,9 @@ enum SwarmCommands {
             // The lock lives on the manager's engine, as a single-host project's lives on its host.
             let lock = try await EngineLock.acquire(client: client, project: desired.project, purpose: "apply")
             do {
-                let code = try await applyLocked(desired, client: client, options: options, format: format, yes: yes, timeout: timeout)
+                let code = try await applyLocked(
+                    desired, project: loaded.project, client: client, options: options, format: format, yes: yes, timeout: timeout,
+                    command: "apply --target swarm")
                 await lock.release()
                 return code
             } catch {
@@ -136,8 +138,9 @@ enum SwarmCommands {
         }
     }
 
-    private static func applyLocked(
-        _ desired: SwarmDesired, client: DockerClient, options: SwarmPlanner.Options, format: OutputFormat, yes: Bool, timeout: Double
+    static func applyLocked(
+        _ desired: SwarmDesired, project: Project, client: DockerClient, options: SwarmPlanner.Options, format: OutputFormat, yes: Bool,
+        timeout: Double, command: String, rollbackOf: Int? = nil
     ) async throws -> Int32 {
         let plan = try SwarmPlanner.plan(desired: desired, observed: try await observe(client, desired), options: options)
         if format == .text { Console.out(PlanText.render(plan, color: Console.useColor())) }
@@ -150,6 +153,8 @@ enum SwarmCommands {
         }
         let elapsed = ContinuousClock.now - started
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let historyError = await record(project, desired: desired, result: result, client: client, command: command, rollbackOf: rollbackOf)
+        if let historyError, format == .text { Console.err("warning: \(historyError)") }
         switch format {
         case .json:
             try Console.json(
@@ -173,6 +178,78 @@ enum SwarmCommands {
         if result.rolledBack { return rolledBackExitCode }
         if result.paused { return pausedExitCode }
         return 1
+    }
+
+    /// Records the run as a revision in the project's history on the manager (the same
+    /// history `reconcile history` and `rollback` read): Swarm keeps one previous spec only,
+    /// and any update overwrites it. Returns why it could not, if it could not.
+    static func record(
+        _ project: Project, desired: SwarmDesired, result: SwarmApplyResult, client: DockerClient, command: String, rollbackOf: Int?
+    ) async -> String? {
+        let outcome: Revision.Outcome = result.succeeded ? .applied : result.rolledBack ? .rolledBack : .failed
+        let message = result.outcomes.first { !$0.outcome.succeeded }.map { "\($0.step.resource): \($0.outcome.text)" }
+        let (user, host) = Identity.current()
+        let services = desired.services.map { service in
+            Revision.ServiceRecord(
+                name: service.name, image: service.spec.taskTemplate.containerSpec?.image ?? "", imageID: "",
+                configHash: Revision.digest(of: Project(name: project.name, services: project.service(named: service.name).map { [$0] } ?? [])),
+                replicas: service.replicas ?? 0)
+        }
+        do {
+            try await History(client: client, project: project.name).append(limit: project.extensions.historyLimit ?? History.defaultLimit) { number in
+                Revision(
+                    number: number, project: project.name, time: Date().timeIntervalSince1970, user: user, host: host, command: command,
+                    services: services, outcome: outcome, message: message, rollbackOf: rollbackOf, desired: project)
+            }
+            return nil
+        } catch {
+            return "the run was not recorded in history: \(error)"
+        }
+    }
+
+    // MARK: rollback
+
+    /// `reconcile rollback [N] --target swarm`: the spec of revision N (secrets from the
+    /// manifest at hand), planned and applied like a manifest, pruning what it does not have.
+    static func rollback(
+        manifest: ManifestOptions, engine: EngineOptions, format: OutputFormat, revision wanted: Int?, yes: Bool, timeout: Double
+    ) async throws -> Int32 {
+        try await withEngine(engine) { client in
+            let atHand = try? load(manifest)
+            guard let name = manifest.project ?? atHand?.project.name else { throw CLIError("which project? pass -p NAME, or -f with its manifest") }
+            let revisions = try await History(client: client, project: name).list().revisions
+            guard let current = Revision.current(revisions) else {
+                throw CLIError("\(name) has no applied revision in history: nothing to roll back from")
+            }
+            let target: Revision
+            if let wanted {
+                guard let found = revisions.first(where: { $0.number == wanted }) else {
+                    throw CLIError("no revision \(wanted) of \(name) in history (have: \(revisions.map { String($0.number) }.joined(separator: ", ")))")
+                }
+                target = found
+            } else {
+                guard let previous = revisions.last(where: { $0.number < current.number && $0.outcome == .applied }) else {
+                    throw CLIError("\(name) has no applied revision before revision \(current.number): name one (reconcile history)")
+                }
+                target = previous
+            }
+            // Swarm nodes resolve image tags themselves: a revision restores the spec and tags.
+            let project = try target.desired.restoring(secretsFrom: atHand?.project, pinning: [])
+            let desired = SwarmConversion.convert(project)
+            if !desired.problems.isEmpty { throw PlanningError(problems: desired.problems.map(\.description)) }
+            if format == .text { Console.out("Rolling \(name) back to revision \(target.number) (\(RevisionText.time(target.time)), \(target.command)).") }
+            let lock = try await EngineLock.acquire(client: client, project: name, purpose: "rollback")
+            do {
+                let code = try await applyLocked(
+                    desired, project: project, client: client, options: .init(prune: true), format: format, yes: yes, timeout: timeout,
+                    command: "rollback to \(target.number) --target swarm", rollbackOf: target.number)
+                await lock.release()
+                return code
+            } catch {
+                await lock.release()
+                throw error
+            }
+        }
     }
 
     // MARK: status
@@ -207,9 +284,9 @@ enum SwarmCommands {
     static func status(manifest: ManifestOptions, engine: EngineOptions, format: OutputFormat) async throws {
         let (loaded, observed) = try await withEngine(engine) { client in
             let loaded = try load(manifest)
-            return (loaded, try await observe(client, desired(loaded)))
+            return (loaded, try await observe(client, swarmDesired(loaded)))
         }
-        let desired = desired(loaded)
+        let desired = swarmDesired(loaded)
         var services: [StatusView.ServiceStatus] = []
         for service in desired.services {
             guard let current = observed.service(named: service.spec.name) else {
@@ -249,7 +326,7 @@ enum SwarmCommands {
     static func destroy(manifest: ManifestOptions, engine: EngineOptions, format: OutputFormat) async throws {
         try await withEngine(engine) { client in
             let loaded = try load(manifest)
-            let desired = desired(loaded)
+            let desired = swarmDesired(loaded)
             let observed = try await observe(client, desired)
             var steps: [PlanStep] = []
             for service in observed.services {

@@ -87,7 +87,7 @@ struct ProjectParser {
         }
         checkCycles(kept)
         checkReferences(kept, all: allNames, active: activeNames)
-        checkPorts(kept)
+        checkPorts(kept, swarm: (target ?? extensions.target) == .swarm)
         checkGPUs(kept, inventory: extensions.gpus)
         checkFileObjects(secrets, .secret, used: kept.map(\.service))
         checkFileObjects(configs, .config, used: kept.map(\.service))
@@ -340,7 +340,8 @@ struct ProjectParser {
         for name in services.map(\.service.name).sorted() { visit(name, []) }
     }
 
-    private func checkPorts(_ services: [ParsedService]) {
+    /// `swarm`: the routing mesh publishes one port for every task of a service.
+    private func checkPorts(_ services: [ParsedService], swarm: Bool) {
         struct Claim { var service: String; var mapping: PortMapping; var pos: Position }
         var claims: [Claim] = []
         for parsed in services.sorted(by: { $0.service.name < $1.service.name }) {
@@ -355,7 +356,7 @@ struct ProjectParser {
                         sink.error(pos, path, "the host port range \(range.lowerBound)-\(range.upperBound) has \(range.count) ports for \(service.replicas) replicas",
                                    hint: "widen the range to at least \(service.replicas) ports, or run fewer replicas")
                     }
-                } else if service.replicas > 1 {
+                } else if service.replicas > 1, !swarm {
                     sink.error(pos, path, "host port \(published) is published by a service with \(service.replicas) replicas; only one container can bind it",
                                hint: "leave the host port out (e.g. `\"\(mapping.target)\"`) so the engine picks one per replica, or use one replica")
                 }

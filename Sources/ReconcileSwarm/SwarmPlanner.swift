@@ -66,6 +66,11 @@ public enum SwarmPlanner {
                 }
                 continue
             }
+            if let state = current.updateState, ["rollback_completed", "rollback_paused", "paused"].contains(state) {
+                plan.warnings.append(
+                    "service \(service.name): the last update is \(state)" + (current.updateMessage.map { " (\($0))" } ?? "")
+                        + "; applying sends the manifest's spec again")
+            }
             if changes.map(\.field) == ["deploy.replicas"] {
                 let from = Int(have["deploy.replicas"] ?? "") ?? 0
                 let to = service.replicas ?? 0

@@ -499,12 +499,17 @@ public struct UpdateStatus: Codable, Sendable, Equatable {
 public struct ServiceCreateResponse: Decodable, Sendable, Equatable {
     public var id: String
     public var warning: String?
+    public init(id: String, warning: String? = nil) {
+        self.id = id
+        self.warning = warning
+    }
     enum CodingKeys: String, CodingKey { case id = "ID", warning = "Warning" }
 }
 
 /// The answer to `POST /services/{id}/update`.
 public struct ServiceUpdateResponse: Decodable, Sendable, Equatable {
     public var warnings: [String]?
+    public init(warnings: [String]? = nil) { self.warnings = warnings }
     enum CodingKeys: String, CodingKey { case warnings = "Warnings" }
 }
 
