@@ -190,7 +190,7 @@ public enum SwarmConversion {
             if membership.ipv4Address != nil {
                 problems.append(SwarmIssue("\(path).networks.\(membership.key).ipv4_address", "Swarm assigns task addresses itself; remove it"))
             }
-            return NetworkAttachmentConfig(target: network.name, aliases: [service.name] + membership.aliases)
+            return NetworkAttachmentConfig(target: network.name, aliases: membership.aliases + [service.name])
         }
         if !attachments.isEmpty { task.networks = attachments.sorted { $0.target < $1.target } }
 

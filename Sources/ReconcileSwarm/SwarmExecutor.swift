@@ -201,18 +201,25 @@ public struct SwarmExecutor: Sendable {
     }
 
     /// A network is removed once the swarm has shut down the tasks of removed services that
-    /// were attached to it.
+    /// were attached to it. The engine's answer is not enough to tell: a manager that cannot
+    /// remove a swarm network yet (tasks still attached) falls back to its local networks and
+    /// answers 404, or 500 "not found", while the network stays. So each attempt is checked
+    /// by listing, and retried until the network is gone or `timeout` passes.
     private func removeNetwork(_ name: String) async throws -> SwarmOutcome {
         let start = ContinuousClock.now
         while true {
+            let found = try await engine.listNetworks(filters: ["name": [name]]).filter { $0.name == name }
+            guard let network = found.first else { return .done }
             do {
-                try await engine.removeNetwork(name)
-                return .done
-            } catch let error as DockerError where error.isNotFound {
-                return .done
-            } catch let error as DockerError where (error.statusCode == 403 || error.statusCode == 409) && ContinuousClock.now - start < .seconds(timeout) {
-                try await Task.sleep(for: .seconds(pollInterval))
+                try await engine.removeNetwork(network.id)
+            } catch is DockerError {
+                // Judged by the listing above on the next turn.
             }
+            if try await engine.listNetworks(filters: ["name": [name]]).allSatisfy({ $0.name != name }) { return .done }
+            if ContinuousClock.now - start > .seconds(timeout) {
+                return .failed(message: "network \(name) is still in use after \(PlanText.seconds(timeout))")
+            }
+            try await Task.sleep(for: .seconds(pollInterval))
         }
     }
 }

@@ -101,7 +101,7 @@ public struct SwarmContainerSpec: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case image = "Image", labels = "Labels", command = "Command", args = "Args", hostname = "Hostname", env = "Env"
         case dir = "Dir", user = "User", mounts = "Mounts", stopGracePeriod = "StopGracePeriod"
-        case stopSignal = "StopSignal", healthCheck = "HealthCheck", hosts = "Hosts", secrets = "Secrets"
+        case stopSignal = "StopSignal", healthCheck = "Healthcheck", hosts = "Hosts", secrets = "Secrets"
         case configs = "Configs", `init` = "Init", capabilityAdd = "CapabilityAdd", capabilityDrop = "CapabilityDrop"
         case ulimits = "Ulimits", readOnly = "ReadOnly", isolation = "Isolation"
     }
@@ -552,7 +552,7 @@ public struct SwarmTask: Decodable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case id = "ID", serviceID = "ServiceID", nodeID = "NodeID", slot = "Slot", desiredState = "DesiredState"
-        case status = "Status", spec = "Spec", createdAt = "CreatedAt", assignedGenericResources = "AssignedGenericResources"
+        case status = "Status", spec = "Spec", createdAt = "CreatedAt", assignedGenericResources = "GenericResources"
         case networksAttachments = "NetworksAttachments"
     }
 }
