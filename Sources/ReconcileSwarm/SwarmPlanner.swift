@@ -38,8 +38,6 @@ public enum SwarmPlanner {
                     engineName: network.name))
         }
 
-        let gpuProblem = gpuCheck(desired: desired, observed: observed, warnings: &plan.warnings)
-        if let gpuProblem { problems.append(gpuProblem) }
         if !problems.isEmpty { throw PlanningError(problems: problems) }
 
         for service in desired.services {
@@ -113,6 +111,10 @@ public enum SwarmPlanner {
                         engineName: network.name))
             }
         }
+        let updating = Set(steps.filter { $0.action == .update }.compactMap(\.service))
+        if let gpuProblem = gpuCheck(desired: desired, observed: observed, updating: updating, warnings: &plan.warnings) {
+            throw PlanningError(problems: [gpuProblem])
+        }
         for index in steps.indices { steps[index].id = index }
         plan.steps = steps
         return plan
@@ -144,28 +146,40 @@ public enum SwarmPlanner {
         _ = observed
     }
 
-    /// GPUs the manifest reserves against those the schedulable nodes advertise. Returns a
-    /// problem when the rollout cannot be placed; notes the count in the plan otherwise.
-    static func gpuCheck(desired: SwarmDesired, observed: SwarmObservedState, warnings: inout [String]) -> String? {
+    /// GPUs the manifest reserves against those the schedulable nodes advertise, at the peak
+    /// of the rollout: a start-first update of a service in `updating` holds up to
+    /// `parallelism` more tasks' GPUs while old and new tasks overlap. Returns a problem when
+    /// the rollout cannot be placed; notes the count in the plan otherwise.
+    static func gpuCheck(desired: SwarmDesired, observed: SwarmObservedState, updating: Set<String>, warnings: inout [String]) -> String? {
         var needed: Int64 = 0
+        var surge: Int64 = 0
         var perTask: [String: Int64] = [:]
+        let schedulable = observed.nodes.filter(\.schedulable)
         for service in desired.services {
             let gpus = (service.spec.taskTemplate.resources?.reservations?.genericResources ?? [])
                 .compactMap(\.discreteResourceSpec).filter { $0.kind == SwarmConversion.gpuResourceKind }.map(\.value).reduce(0, +)
             guard gpus > 0 else { continue }
             perTask[service.name] = gpus
-            let replicas = Int64(service.replicas ?? observed.nodes.filter(\.schedulable).count)
+            let replicas = Int64(service.replicas ?? schedulable.count)
             needed += gpus * replicas
+            let rolling = SwarmConversion.rolling(service.spec)
+            if updating.contains(service.name), rolling.order == "start-first" {
+                let batch = rolling.parallelism == 0 ? replicas : min(Int64(rolling.parallelism), replicas)
+                surge = max(surge, batch * gpus)
+            }
         }
         guard needed > 0 else { return nil }
-        let schedulable = observed.nodes.filter(\.schedulable)
-        let total = schedulable.map(\.gpus.count).reduce(0, +)
+        let total = Int64(schedulable.map(\.gpus.count).reduce(0, +))
         let down = observed.nodes.filter { !$0.schedulable && !$0.gpus.isEmpty }
         let downNote = down.isEmpty ? "" : "; \(down.map(\.gpus.count).reduce(0, +)) more on nodes not schedulable (\(down.map(\.hostname).joined(separator: ", ")))"
-        if needed > Int64(total) {
-            return "the manifest reserves \(needed) GPUs (\(perTask.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value) per task" }.joined(separator: ", "))) and the schedulable nodes advertise \(total)\(downNote); add nodes with GPUs (node-generic-resources NVIDIA-GPU=<id> in their daemon.json) or lower the replicas"
+        let perTaskText = perTask.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value) per task" }.joined(separator: ", ")
+        if needed > total {
+            return "the manifest reserves \(needed) GPUs (\(perTaskText)) and the schedulable nodes advertise \(total)\(downNote); add nodes with GPUs (node-generic-resources NVIDIA-GPU=<id> in their daemon.json) or lower the replicas"
         }
-        warnings.append("GPUs: the manifest reserves \(needed) of the \(total) the schedulable nodes advertise\(downNote)")
+        if needed + surge > total {
+            return "the manifest reserves \(needed) GPUs (\(perTaskText)) and a start-first update holds \(surge) more while old and new tasks overlap, but the schedulable nodes advertise \(total)\(downNote); lower update_config.parallelism, use order: stop-first, or add GPUs"
+        }
+        warnings.append("GPUs: the manifest reserves \(needed) of the \(total) the schedulable nodes advertise" + (surge > 0 ? ", \(surge) more during the start-first update" : "") + downNote)
         return nil
     }
 }

@@ -146,4 +146,33 @@ struct PlannerTests {
         let plan = try SwarmPlanner.plan(desired: two, observed: observed)
         #expect(plan.warnings.contains("GPUs: the manifest reserves 2 of the 2 the schedulable nodes advertise; 1 more on nodes not schedulable (n2)"))
     }
+
+    @Test("a start-first update of a GPU service needs spare GPUs for its surge, and the plan says so")
+    func gpuSurge() async throws {
+        let yaml = """
+            services:
+              infer:
+                image: reconcile-test/busybox:1
+                environment: {V: "1"}
+                deploy:
+                  replicas: 2
+                  update_config: {parallelism: 2, order: start-first}
+                  resources:
+                    reservations:
+                      devices: [{driver: nvidia, count: 1, capabilities: [gpu]}]
+            """
+        let three = [
+            ObservedNode(id: "n1", hostname: "n1", role: "manager", state: "ready", availability: "active", gpus: ["GPU-0", "GPU-1", "GPU-2"]),
+        ]
+        let swarm = FakeSwarm(nodes: [SwarmNode(id: "n1", hostname: "n1", role: "manager", leader: true)])
+        let v1 = try desired(yaml)
+        _ = await SwarmExecutor(engine: swarm, desired: v1, pollInterval: 0.001).execute(try SwarmPlanner.plan(desired: v1, observed: SwarmObservedState(nodes: three)))
+        var observed = try await observe(swarm, v1)
+        observed.nodes = three
+        let v2 = try desired(yaml.replacingOccurrences(of: "V: \"1\"", with: "V: \"2\""))
+        #expect(throws: PlanningError.self) { try SwarmPlanner.plan(desired: v2, observed: observed) }
+        observed.nodes[0].gpus.append("GPU-3")
+        let plan = try SwarmPlanner.plan(desired: v2, observed: observed)
+        #expect(plan.warnings.contains("GPUs: the manifest reserves 2 of the 4 the schedulable nodes advertise, 2 more during the start-first update"))
+    }
 }

@@ -110,6 +110,25 @@ struct SwarmApplyTests {
         }
     }
 
+    @Test("each apply is a revision in history, and rollback puts a revision's spec back")
+    func historyAndRollback() async throws {
+        try await SwarmFixture.run("swh") { f in
+            try f.write(Self.manifest(replicas: 1, port: 28086))
+            #expect(try f.reconcile("apply", "--yes").status == 0)
+            try f.write(Self.manifest(version: "2", replicas: 1, port: 28086))
+            #expect(try f.reconcile("apply", "--yes").status == 0)
+            let history = try f.reconcile("history", "--output", "json")
+            #expect(history.status == 0, "\(history.stderr)")
+            #expect(history.stdout.contains("apply --target swarm"))
+            let rolled = try f.reconcile("rollback", "--yes")
+            #expect(rolled.status == 0, "\(rolled.stdout)\n\(rolled.stderr)")
+            #expect(rolled.stdout.contains("Rolling \(f.project) back to revision 1"))
+            #expect(try await f.service("api").spec.taskTemplate.containerSpec?.env == ["MODEL_VERSION=1"])
+            // The manifest at hand still says 2: the plan says what rolling forward would change.
+            #expect(try f.reconcile("plan", "--detailed-exitcode").status == 2)
+        }
+    }
+
     @Test("destroy removes the project's services and network")
     func destroy() async throws {
         try await SwarmFixture.run("swd") { f in
