@@ -175,7 +175,9 @@ public struct SwarmExecutor: Sendable {
             switch status?.state {
             case "completed"?: return .completed
             case "paused"?: return .paused(message: status?.message ?? "")
-            case "rollback_completed"?, "rollback_paused"?: return .rolledBack(message: status?.message ?? "")
+            case "rollback_completed"?: return .rolledBack(message: status?.message ?? "")
+            // The rollback itself hit a failure: neither spec runs everywhere.
+            case "rollback_paused"?: return .paused(message: "the rollback paused: " + (status?.message ?? ""))
             case "updating"?, "rollback_started"?: break
             default:
                 // No update in progress (a create, a scale, a change the tasks do not see):
