@@ -2,8 +2,8 @@
 # Swarm benchmark: reconcile --target swarm beside `docker stack deploy`, on the same file
 # and the same private cluster (scripts/swarm-cluster; never the system or shared test daemon).
 #
-# The file: N services (busybox, 1 replica each) plus `api` with 20 replicas rolled
-# start-first on a config change. Prints seconds and Engine API requests for:
+# The file: N services (busybox, 1 replica each) plus `api` with API_REPLICAS (20) replicas
+# rolled start-first on a config change. Prints seconds and Engine API requests for:
 #   cold deploy, no-op (reconcile sends no update; its requests counted), the 20-replica
 #   config change, and (NODES=3) the recovery after a node loss: from the SIGKILL of node 3's
 #   dockerd to every replica running again.
@@ -11,11 +11,13 @@
 # counted from the manager's debug log ("Calling METHOD /path" lines).
 #
 #   bench/swarm.sh                 20 services, 1 node
+#   API_REPLICAS=5 bench/swarm.sh 5     a short run (a busy 2-core machine)
 #   NODES=3 bench/swarm.sh 20      20 services on 3 nodes, plus the node-loss recovery
 #   RECONCILE=path/to/reconcile bench/swarm.sh
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 N=${1:-20}
+API_REPLICAS=${API_REPLICAS:-20}
 NODES=${NODES:-1}
 R=${RECONCILE:-.build/debug/reconcile}
 [ -x "$R" ] || { echo "bench/swarm.sh: $R is missing (swift build, or RECONCILE=…)" >&2; exit 1; }
@@ -37,7 +39,7 @@ write() { # FILE VERSION
         echo "    environment: {MODEL_VERSION: \"$2\"}"
         echo "    stop_grace_period: 1s"
         echo "    deploy:"
-        echo "      replicas: 20"
+        echo "      replicas: $API_REPLICAS"
         echo "      update_config: {parallelism: 5, order: start-first, monitor: 1s}"
         for i in $(seq 1 "$N"); do
             echo "  s$i:"
@@ -58,15 +60,18 @@ settled() { # STACK: every service runs all its replicas
         sleep 0.5
     done
 }
-updated() { # SERVICE
-    local deadline=$((SECONDS + 600))
-    until [ "$(docker -H "$HOST" service inspect "$1" --format '{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}')" = completed ]; do
-        [ $SECONDS -lt $deadline ] || { echo "$1 did not complete its update" >&2; exit 1; }
+updated() { # SERVICE: waits until its update has settled, and prints how
+    local deadline=$((SECONDS + 600)) state
+    while :; do
+        state=$(docker -H "$HOST" service inspect "$1" --format '{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}')
+        case "$state" in completed|paused|rollback_completed|rollback_paused) break ;; esac
+        [ $SECONDS -lt $deadline ] || { echo "$1 did not settle its update" >&2; exit 1; }
         sleep 0.2
     done
+    echo "$state"
 }
 
-printf '%-34s %10s %10s\n' "($N services + api x20, $NODES node(s))" seconds requests
+printf '%-34s %10s %10s\n' "($N services + api x$API_REPLICAS, $NODES node(s))" seconds requests
 
 # docker stack deploy (stack "cli"); its requests from the daemon's log.
 write "$DIR/v1.yaml" 1
@@ -77,14 +82,16 @@ settled cli
 t1=$(now); c1=$(calls)
 printf '%-34s %10.2f %10s\n' "stack deploy: cold (to running)" "$(echo "$t1 - $t0" | bc)" "$((c1 - c0))"
 c0=$(calls); t0=$(now)
+before=$(docker -H "$HOST" service inspect cli_api --format '{{.Version.Index}}')
 docker -H "$HOST" stack deploy --resolve-image never -c "$DIR/v1.yaml" cli >/dev/null 2>&1
 t1=$(now); c1=$(calls)
-printf '%-34s %10.2f %10s\n' "stack deploy: no-op" "$(echo "$t1 - $t0" | bc)" "$((c1 - c0))"
+after=$(docker -H "$HOST" service inspect cli_api --format '{{.Version.Index}}')
+printf '%-34s %10.2f %10s  %s\n' "stack deploy: no-op" "$(echo "$t1 - $t0" | bc)" "$((c1 - c0))" "api version $before -> $after"
 c0=$(calls); t0=$(now)
 docker -H "$HOST" stack deploy --resolve-image never -c "$DIR/v2.yaml" cli >/dev/null 2>&1
-updated cli_api
+state=$(updated cli_api)
 t1=$(now); c1=$(calls)
-printf '%-34s %10.2f %10s\n' "stack deploy: api config change" "$(echo "$t1 - $t0" | bc)" "$((c1 - c0))"
+printf '%-34s %10.2f %10s  %s\n' "stack deploy: api config change" "$(echo "$t1 - $t0" | bc)" "$((c1 - c0))" "$state"
 docker -H "$HOST" stack rm cli >/dev/null
 until [ -z "$(docker -H "$HOST" ps -q)" ]; do sleep 0.5; done
 
@@ -101,12 +108,12 @@ read -r s q < <(run "$DIR/v1.yaml" apply --yes)
 printf '%-34s %10.2f %10s\n' "reconcile: cold (to running)" "$s" "$q"
 v=$(docker -H "$HOST" service inspect rc_api --format '{{.Version.Index}}')
 read -r s q < <(run "$DIR/v1.yaml" apply --yes)
-printf '%-34s %10.2f %10s\n' "reconcile: no-op" "$s" "$q"
+printf '%-34s %10.2f %10s  %s\n' "reconcile: no-op" "$s" "$q" "api version $v -> $(docker -H "$HOST" service inspect rc_api --format '{{.Version.Index}}')"
 [ "$(docker -H "$HOST" service inspect rc_api --format '{{.Version.Index}}')" = "$v" ] || echo "reconcile: the no-op sent an update!" >&2
 read -r s q < <(run "$DIR/v1.yaml" plan)
 printf '%-34s %10.2f %10s\n' "reconcile: plan (no changes)" "$s" "$q"
-read -r s q < <(run "$DIR/v2.yaml" apply --yes)
-printf '%-34s %10.2f %10s\n' "reconcile: api config change" "$s" "$q"
+read -r s q < <(run "$DIR/v2.yaml" apply --yes || true)
+printf '%-34s %10.2f %10s  %s\n' "reconcile: api config change" "$s" "$q" "$(docker -H "$HOST" service inspect rc_api --format '{{.UpdateStatus.State}}')"
 
 if [ "$NODES" -ge 3 ]; then
     t0=$(now)
