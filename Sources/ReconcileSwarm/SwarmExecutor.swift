@@ -89,33 +89,49 @@ public struct SwarmExecutor: Sendable {
         self.pollInterval = pollInterval
     }
 
-    public func execute(_ plan: Plan, onProgress: @Sendable (SwarmProgress) -> Void = { _ in }) async -> SwarmApplyResult {
+    public func execute(_ plan: Plan, onProgress: @escaping @Sendable (SwarmProgress) -> Void = { _ in }) async -> SwarmApplyResult {
         var outcomes: [Int: SwarmOutcome] = [:]
-        var result: [SwarmApplyResult.StepResult] = []
-        // Steps in plan order: the planner puts networks before the services that use them,
-        // and removals of networks after the services they depend on.
-        for step in plan.steps {
-            if step.dependsOn.contains(where: { outcomes[$0]?.succeeded != true }) {
-                outcomes[step.id] = .skipped
-                result.append(.init(step: step, outcome: .skipped))
-                onProgress(.stepFinished(step, outcome: .skipped))
-                continue
+        var pending = plan.steps
+        // In waves: every step whose dependencies have finished runs at once with the others
+        // of its wave (services are created and followed side by side; a network before the
+        // services on it, a network removal after the services that used it).
+        while !pending.isEmpty {
+            let ready = pending.filter { $0.dependsOn.allSatisfy { outcomes[$0] != nil } }
+            guard !ready.isEmpty else {
+                // Dependencies on steps outside the plan: nothing can run.
+                for step in pending { outcomes[step.id] = .skipped }
+                break
             }
-            onProgress(.stepStarted(step))
-            let outcome: SwarmOutcome
-            do {
-                outcome = try await carryOut(step, onProgress: onProgress)
-            } catch {
-                outcome = .failed(message: String(describing: error))
+            pending.removeAll { step in ready.contains { $0.id == step.id } }
+            let finished = await withTaskGroup(of: (Int, SwarmOutcome).self) { group in
+                for step in ready {
+                    if step.dependsOn.contains(where: { outcomes[$0]?.succeeded != true }) {
+                        onProgress(.stepFinished(step, outcome: .skipped))
+                        group.addTask { (step.id, .skipped) }
+                        continue
+                    }
+                    group.addTask {
+                        onProgress(.stepStarted(step))
+                        let outcome: SwarmOutcome
+                        do {
+                            outcome = try await carryOut(step, onProgress: onProgress)
+                        } catch {
+                            outcome = .failed(message: String(describing: error))
+                        }
+                        onProgress(.stepFinished(step, outcome: outcome))
+                        return (step.id, outcome)
+                    }
+                }
+                var done: [(Int, SwarmOutcome)] = []
+                for await entry in group { done.append(entry) }
+                return done
             }
-            outcomes[step.id] = outcome
-            result.append(.init(step: step, outcome: outcome))
-            onProgress(.stepFinished(step, outcome: outcome))
+            for (id, outcome) in finished { outcomes[id] = outcome }
         }
-        return SwarmApplyResult(outcomes: result)
+        return SwarmApplyResult(outcomes: plan.steps.map { .init(step: $0, outcome: outcomes[$0.id] ?? .skipped) })
     }
 
-    private func carryOut(_ step: PlanStep, onProgress: @Sendable (SwarmProgress) -> Void) async throws -> SwarmOutcome {
+    private func carryOut(_ step: PlanStep, onProgress: @escaping @Sendable (SwarmProgress) -> Void) async throws -> SwarmOutcome {
         let name = step.engineName ?? ""
         switch step.action {
         case .createNetwork:
@@ -155,7 +171,7 @@ public struct SwarmExecutor: Sendable {
     /// Waits until the service has settled: its update completed, paused or rolled back, or
     /// (create, scale) its replicas run on the spec sent.
     private func follow(
-        service: DesiredSwarmService, id: String, previousUpdate: UpdateStatus?, onProgress: @Sendable (SwarmProgress) -> Void
+        service: DesiredSwarmService, id: String, previousUpdate: UpdateStatus?, onProgress: @escaping @Sendable (SwarmProgress) -> Void
     ) async throws -> SwarmOutcome {
         let start = ContinuousClock.now
         var lastReport = ""
