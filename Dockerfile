@@ -21,11 +21,14 @@ FROM scratch AS base
 ENV PATH=/usr/local/bin
 # serve and healthcheck both read the port from here when no --port is given.
 ENV RECONCILE_WORKLOAD_PORT=8080
+# serve listens on all of the container's addresses whatever command a manifest gives it
+# (`command: ["reconcile-workload", "serve"]`), as model-server images do.
+ENV RECONCILE_WORKLOAD_HOST=0.0.0.0
 EXPOSE 8080
 USER reconcile:reconcile
 HEALTHCHECK --interval=5s --timeout=3s --start-period=10s --retries=3 \
     CMD ["reconcile-workload", "healthcheck"]
-CMD ["reconcile-workload", "serve", "--host", "0.0.0.0"]
+CMD ["reconcile-workload", "serve"]
 
 # The root file system around a binary built on the host by scripts/build-image --prebuilt
 # (release, static Swift runtime, static OpenBLAS): collected in Debian, copied onto scratch.

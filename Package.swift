@@ -26,10 +26,13 @@ let package = Package(
         // Pure core: manifest model, observed state, planner, config hash, labels. No I/O; its
         // one dependency is swift-crypto, for SHA-256.
         .target(name: "ReconcileCore", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        // What validation sends and how it reads answers: the bundled workload's provider, a
+        // user's requests file, JSON paths. Pure, like the core.
+        .target(name: "ReconcileValidation", dependencies: ["ReconcileCore"], exclude: ["README.md"]),
         // YAML (Compose Specification + x-reconcile) to the core model, with positioned diagnostics.
         .target(
             name: "ReconcileManifest",
-            dependencies: ["ReconcileCore", .product(name: "Yams", package: "Yams")]
+            dependencies: ["ReconcileCore", "ReconcileValidation", .product(name: "Yams", package: "Yams")]
         ),
         // A typed async client of the Docker Engine API. Knows nothing of manifests or plans.
         .target(
@@ -48,7 +51,7 @@ let package = Package(
         .target(
             name: "ReconcileRuntime",
             dependencies: [
-                "ReconcileCore", "ReconcileManifest", "DockerEngine",
+                "ReconcileCore", "ReconcileManifest", "ReconcileValidation", "DockerEngine",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -119,12 +122,12 @@ let package = Package(
         // The runtime against the fake engine: fast, no daemon.
         .testTarget(
             name: "ReconcileRuntimeTests",
-            dependencies: ["ReconcileRuntime", "ReconcileCore", "DockerEngine", "ReconcileTestSupport", "ReconcileManifest"]
+            dependencies: ["ReconcileRuntime", "ReconcileCore", "DockerEngine", "ReconcileTestSupport", "ReconcileManifest", "ReconcileValidation"]
         ),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "ReconcileCore", "ReconcileManifest", "DockerEngine", "ReconcileRuntime",
+                "ReconcileCore", "ReconcileManifest", "DockerEngine", "ReconcileRuntime", "ReconcileValidation",
                 "ReconcileCommands", "ReconcileTestSupport", "ReconcileController",
             ]
         ),
@@ -165,7 +168,7 @@ let package = Package(
         .testTarget(
             name: "WorkloadTests",
             dependencies: [
-                "ReconcileCore", "WorkloadCore", "WorkloadServer", "ReconcileRuntime",
+                "ReconcileCore", "WorkloadCore", "WorkloadServer", "ReconcileRuntime", "ReconcileValidation",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]

@@ -162,6 +162,9 @@ struct ApplyCommand: AsyncParsableCommand {
 
     /// Carries out a saved plan exactly, or refuses it as stale.
     private func applySaved(_ saved: SavedPlan, project: Project, client: DockerClient, timeout: Double, stop: StopSignal) async throws -> Bool {
+        if let destroy = saved.options.destroy {
+            return try await applySavedDestroy(saved, destroy, project: project, client: client)
+        }
         if output.output == .text {
             Console.out("Saved plan for project \(saved.plan.project), made \(saved.created) UTC:")
             Console.out(PlanText.render(saved.plan, color: Console.useColor()))
@@ -170,6 +173,27 @@ struct ApplyCommand: AsyncParsableCommand {
         return try await carryOut(
             project, client: client, timeout: timeout, stop: stop, planOptions: options,
             shown: ShownPlan(plan: saved.plan, observed: saved.observed), strict: true, onChange: nil)
+    }
+
+    /// A plan of `destroy --out`: carried out under the lock exactly, or refused when the
+    /// engine changed since (the manifest was checked on load).
+    private func applySavedDestroy(_ saved: SavedPlan, _ destroy: DestroyOptions, project: Project, client: DockerClient) async throws -> Bool {
+        if output.output == .text { Console.out("Saved destroy plan for project \(saved.plan.project), made \(saved.created) UTC:") }
+        let lock = try await EngineLock.acquire(client: client, project: project.name, purpose: "destroy")
+        do {
+            let observer = Observer(client: client)
+            let observed = lock.tookOver ? try await observer.settled(project: project) : try await observer.observe(project: project)
+            let now = observed.fingerprintLines()
+            guard now == saved.observed else {
+                throw StalePlanError(reasons: ["the engine changed since the plan was made: " + SavedPlan.changes(from: saved.observed, to: now).joined(separator: "; ")])
+            }
+            let ok = try await carryOutDestroy(saved.plan, project: project, client: client, options: destroy, format: output.output)
+            await lock.release()
+            return ok
+        } catch {
+            await lock.release()
+            throw error
+        }
     }
 
     private func carryOut(

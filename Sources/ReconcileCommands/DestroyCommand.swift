@@ -5,12 +5,17 @@ import ReconcileCore
 import ReconcileManifest
 import ReconcileRuntime
 
-/// `reconcile destroy`: remove what the project owns.
+/// `reconcile destroy`: remove what the project owns, as a plan like any other.
 struct DestroyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "destroy",
         abstract: "Remove the project's containers and networks; its named volumes only with --volumes.",
-        discussion: "Only objects labelled with the project are removed. Volume data survives unless --volumes is given."
+        discussion: """
+            Only objects labelled with the project are removed. Volume data survives unless --volumes is given. \
+            Prints the destroy plan and carries it out under the project's lock; --out FILE (or -out FILE) saves \
+            the plan instead, for `reconcile apply FILE`, which carries it out exactly or refuses it (exit 3) when \
+            the manifest or the engine changed since.
+            """
     )
 
     @OptionGroup var manifest: ManifestOptions
@@ -24,21 +29,49 @@ struct DestroyCommand: AsyncParsableCommand {
     @Flag(help: "Also remove the project's revision history (kept by default, so a later apply or rollback can use it).")
     var history = false
 
+    @Option(name: [.customLong("out"), .customLong("out", withSingleDash: true)], help: "Save the destroy plan to FILE, for `reconcile apply FILE`, instead of carrying it out.")
+    var out: String?
+
     func run() async throws {
         do {
             if target.isSwarm(manifest) { return try await SwarmCommands.destroy(manifest: manifest, engine: engine, format: output.output) }
             let loaded = try manifest.load()
             let project = loaded.project
-            try await withEngine(engine) { client in
+            if output.output == .text { Console.diagnostics(loaded.warnings) }
+            let ok = try await withEngine(engine) { client in
+                if let out {
+                    let observed = try await Observer(client: client).observe(project: project)
+                    let result = destroyPlan(project: project, observed: observed, removeVolumes: volumes)
+                    var noGPUs = GPUOptions()
+                    noGPUs.gpus = nil
+                    var saved = try SavedPlanFile.make(
+                        plan: result, project: project, observed: observed, manifest: manifest, gpus: noGPUs, prune: false,
+                        observedFrom: "engine")
+                    saved.options.destroy = DestroyOptions(volumes: volumes, history: history)
+                    try SavedPlanFile.write(saved, to: out)
+                    switch output.output {
+                    case .json: try Console.json(result)
+                    case .text:
+                        Console.out(PlanText.render(result, color: Console.useColor()))
+                        Console.out("\nSaved the destroy plan to \(out). Carry it out exactly with: reconcile apply \(out)")
+                    }
+                    return true
+                }
                 let lock = try await EngineLock.acquire(client: client, project: project.name, purpose: "destroy")
                 do {
-                    try await destroy(project, client: client)
+                    let observer = Observer(client: client)
+                    let observed = lock.tookOver ? try await observer.settled(project: project) : try await observer.observe(project: project)
+                    let result = destroyPlan(project: project, observed: observed, removeVolumes: volumes)
+                    let ok = try await carryOutDestroy(
+                        result, project: project, client: client, options: DestroyOptions(volumes: volumes, history: history), format: output.output)
+                    await lock.release()
+                    return ok
                 } catch {
                     await lock.release()
                     throw error
                 }
-                await lock.release()
             }
+            if !ok { throw ExitCode.failure }
         } catch let error as ExitCode {
             throw error
         } catch {
@@ -46,68 +79,74 @@ struct DestroyCommand: AsyncParsableCommand {
             throw ExitCode.failure
         }
     }
+}
 
-    private func destroy(_ project: Project, client: DockerClient) async throws {
-        let observed = try await Observer(client: client).observe(project: project)
-        var removed: [String] = []
-        let grace = Dictionary(project.services.map { ($0.name, $0.stopGracePeriod) }, uniquingKeysWith: { a, _ in a })
-        let hooks = Executor(client: client, project: project)
-        try await withThrowingTaskGroup(of: String.self) { group in
-            for container in observed.containers where container.project == project.name {
-                group.addTask {
-                    let timeout = (grace[container.service ?? ""] ?? nil).map { Int($0.rounded(.up)) }
-                    // `pre_stop` runs before the stop, as `docker compose down` runs it.
-                    try await hooks.runPreStop(ofService: container.service, in: container.id)
-                    do {
-                        _ = try await client.stopContainer(container.id, timeout: timeout)
-                        try await client.removeContainer(container.id, force: true, removeVolumes: false)
-                    } catch where error.isDockerNotFound {}
-                    return "container \(container.name)"
-                }
-            }
-            for try await name in group { removed.append(name) }
+/// Carries out a destroy plan (made now, or saved by `destroy --out`) with progress, then
+/// removes what no plan step covers: leftover validation jobs and, when asked, the history.
+/// The caller holds the project's lock. A step the engine refuses (a network another
+/// container still uses) does not stop the others: the volumes asked for and the history
+/// are still removed, and what is left is named. Returns whether everything went.
+func carryOutDestroy(_ plan: Plan, project: Project, client: DockerClient, options: DestroyOptions, format: OutputFormat) async throws -> Bool {
+    if format == .text {
+        Console.out(PlanText.render(plan, color: Console.useColor()))
+    }
+    let view = ProgressView(format: format)
+    let result = await Executor(client: client, project: project, emit: { view.handle($0) }).run(plan)
+    view.finish()
+    var extra: [String] = []
+    for job in try await client.listContainers(all: true, filters: .label(LabelKey.validation, project.name)) {
+        try? await client.removeContainer(job.id, force: true)
+        extra.append("validation job \(job.name ?? job.id)")
+    }
+    var historyRemoved: Int?
+    if options.history {
+        let count = try await History(client: client, project: project.name).removeAll()
+        historyRemoved = count
+        if count > 0 { extra.append("history (\(count) revision\(count == 1 ? "" : "s"))") }
+    }
+    let removed = plan.steps.filter { result.outcomes[$0.id] == .succeeded }.map(removedName) + extra
+    switch format {
+    case .json:
+        var report = DestroyReport(report: ApplyReport(plan: plan, result: result))
+        report.removedHistory = historyRemoved
+        report.removedValidationJobs = extra.filter { $0.hasPrefix("validation job") }.count
+        try Console.json(report)
+    case .text:
+        for name in removed.sorted() { Console.out("  - \(name)") }
+        for failure in result.failures {
+            Console.err("error: \(plan.steps[failure.step].resource): \(failure.message)")
         }
-        // A network the engine refuses does not stop the rest: volumes, validation jobs and
-        // history are still removed as asked, and the refusal is reported at the end.
-        var failures: [String] = []
-        for network in observed.networks where network.labels[LabelKey.project] == project.name {
-            do {
-                do { try await client.removeNetwork(network.id) } catch where error.isDockerNotFound {}
-                removed.append("network \(network.name)")
-            } catch {
-                failures.append("\(error)")
-            }
-        }
-        var kept: [String] = []
-        for volume in observed.volumes where volume.labels[LabelKey.project] == project.name && volume.labels[LabelKey.lock] == nil {
-            if volumes {
-                do { try await client.removeVolume(volume.name) } catch where error.isDockerNotFound {}
-                removed.append("volume \(volume.name)")
-            } else {
-                kept.append(volume.name)
-            }
-        }
-        for job in try await client.listContainers(all: true, filters: .label(LabelKey.validation, project.name)) {
-            try? await client.removeContainer(job.id, force: true)
-            removed.append("validation job \(job.name ?? job.id)")
-        }
-        if history {
-            let count = try await History(client: client, project: project.name).removeAll()
-            if count > 0 { removed.append("history (\(count) revision\(count == 1 ? "" : "s"))") }
-        }
-        switch output.output {
-        case .json:
-            try Console.json(["removed": removed.sorted(), "keptVolumes": kept.sorted(), "errors": failures])
-        case .text:
-            for name in removed.sorted() { Console.out("  - \(name)") }
-            if !kept.isEmpty { Console.out("kept volumes (their data is safe; --volumes removes them): \(kept.sorted().joined(separator: ", "))") }
-            for failure in failures { Console.err("error: \(failure)") }
-            Console.out(
-                failures.isEmpty
-                    ? "Destroyed project \(project.name): \(removed.count) objects removed."
-                    : "Destroyed project \(project.name) in part: \(removed.count) objects removed, \(failures.count) left.")
-        }
-        if !failures.isEmpty { throw ExitCode.failure }
+        let kept = plan.warnings
+        for warning in kept { Console.out("kept: \(warning)") }
+        let left = plan.steps.count - plan.steps.filter { result.outcomes[$0.id] == .succeeded }.count
+        Console.out(
+            left == 0
+                ? "Destroyed project \(project.name): \(removed.count) objects removed."
+                : "Destroyed project \(project.name) in part: \(removed.count) objects removed, \(left) left; run destroy again once the cause is fixed.")
+    }
+    return result.succeeded
+}
+
+private func removedName(_ step: PlanStep) -> String {
+    switch step.action {
+    case .removeNetwork: return "network \(step.engineName ?? step.resource)"
+    case .removeVolume: return "volume \(step.engineName ?? step.resource)"
+    default: return "container \(step.containerName ?? step.resource)"
+    }
+}
+
+/// `destroy --output json`: apply's report of the plan and its steps, and what no step covers.
+struct DestroyReport: Encodable {
+    var report: ApplyReport
+    var removedValidationJobs = 0
+    var removedHistory: Int?
+
+    func encode(to encoder: any Encoder) throws {
+        try report.encode(to: encoder)
+        enum Keys: String, CodingKey { case removedValidationJobs, removedHistory }
+        var container = encoder.container(keyedBy: Keys.self)
+        try container.encode(removedValidationJobs, forKey: .removedValidationJobs)
+        try container.encodeIfPresent(removedHistory, forKey: .removedHistory)
     }
 }
 

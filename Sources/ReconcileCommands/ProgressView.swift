@@ -3,7 +3,7 @@ import ReconcileCore
 import ReconcileRuntime
 import Synchronization
 
-/// Renders executor events: JSON lines with `--output json`; on a terminal, finished steps
+/// Renders executor events: JSON lines on stderr with `--output json`; on a terminal, finished steps
 /// as lines and the running ones on a status line redrawn in place with their elapsed
 /// time; otherwise plain lines, one per event.
 final class ProgressView: Sendable {
@@ -36,7 +36,9 @@ final class ProgressView: Sendable {
 
     func handle(_ event: ProgressEvent) {
         switch format {
-        case .json: Console.out(jsonLine(event))
+        // Progress as JSON lines on stderr, so that stdout holds exactly one JSON document:
+        // the command's report.
+        case .json: Console.err(jsonLine(event))
         case .text:
             if live {
                 track(event)

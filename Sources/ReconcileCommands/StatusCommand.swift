@@ -48,7 +48,11 @@ struct StatusReport: Encodable {
         var name: String
         var desired: Int
         var running: Int
+        /// Replicas whose health check says healthy.
         var healthy: Int
+        /// Replicas ready to serve: running and, where they have a health check, healthy
+        /// (`ObservedContainer.isReady`, what apply --wait and validation wait for).
+        var ready: Int
         var containers: [ContainerStatus]
     }
 
@@ -67,33 +71,26 @@ struct StatusReport: Encodable {
         self.observed = observed
         var byService: [String: [ObservedContainer]] = [:]
         // Hashes written by an earlier encoding of the same configuration count as up to date, as in the planner.
-        for container in observed.upgradingLegacyHashes(for: project).containers where container.project == project.name {
+        let upgraded = observed.upgradingLegacyHashes(for: project)
+        for container in upgraded.containers where container.project == project.name {
             byService[container.service ?? "", default: []].append(container)
         }
         var services: [ServiceStatus] = []
         let names = Set(project.services.map(\.name)).union(byService.keys)
         for name in names.sorted() {
             let service = project.service(named: name)
-            let hash = service.map { ReplicaConfig(service: $0, project: project).hash() }
-            // A GPU replica's hash covers its placement: compare it on the GPUs it holds.
-            let placed = { (c: ObservedContainer) -> String? in
-                service.flatMap { s in
-                    s.devices.contains(where: \.isGPU)
-                        ? ReplicaConfig(service: s, project: project, devices: s.devices(placedOn: c.gpuDeviceIDs)).hash() : nil
-                }
-            }
+            // The planner's own test of "current" (ReplicaCurrency): the same answer as `plan`.
+            let currency = service.map { ReplicaCurrency(service: $0, project: project, observed: upgraded) }
             let containers = (byService[name] ?? []).sorted { ($0.replica ?? 0, $0.name) < ($1.replica ?? 0, $1.name) }
             services.append(
                 ServiceStatus(
                     name: name, desired: service?.replicas ?? 0, running: containers.filter { $0.state == .running }.count,
                     healthy: containers.filter { $0.health == .healthy }.count,
+                    ready: containers.filter(\.isReady).count,
                     containers: containers.map { c in
                         ContainerStatus(
                             name: c.name, id: String(c.id.prefix(12)), state: c.state.rawValue, health: c.health.rawValue,
-                            image: c.image,
-                            upToDate: hash != nil && (c.configHash == hash || c.configHash == placed(c))
-                                && (observed.images[c.image] == nil || observed.images[c.image] == c.imageID),
-                            gpus: c.gpuDeviceIDs)
+                            image: c.image, upToDate: currency?.isCurrent(c) ?? false, gpus: c.gpuDeviceIDs)
                     }))
         }
         self.services = services
@@ -116,7 +113,7 @@ struct StatusReport: Encodable {
         for service in services {
             let ok = service.running == service.desired
             lines.append(
-                "  \(paint(service.name, "1"))  \(service.running)/\(service.desired) running\(service.healthy > 0 ? ", \(service.healthy) healthy" : "")"
+                "  \(paint(service.name, "1"))  \(service.running)/\(service.desired) running, \(service.ready) ready\(service.healthy > 0 ? ", \(service.healthy) healthy" : "")"
                     + (ok ? "" : paint("  (not converged)", "33")))
             for c in service.containers {
                 var state = c.state

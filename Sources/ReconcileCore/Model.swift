@@ -443,12 +443,21 @@ public struct ValidationSpec: Sendable, Equatable, Codable {
     /// `endpoint`: concurrent requests and window length in seconds.
     public var concurrency: Int?
     public var duration: Double?
+    /// `endpoint`: the HTTP path requests go to (default: the bundled workload's `/v1/predict`).
+    public var path: String?
+    /// `endpoint`: the user's requests file (JSON Lines of `{"request": ..., "expect": ...}`),
+    /// as an absolute path; nil drives the bundled workload's golden requests.
+    public var requests: String?
+    /// `endpoint`: a JSON path to the prediction in an answer (default: `$.predictions[0]` for
+    /// the bundled workload, the whole answer for a requests file).
+    public var prediction: String?
     public var onFailure: OnFailure
 
     public init(
         mode: Mode, image: String? = nil, command: [String]? = nil, port: Int? = nil, minAccuracy: Double? = nil,
         maxError: Double? = nil, maxP99Ms: Double? = nil, minThroughput: Double? = nil, timeout: Double? = nil,
-        concurrency: Int? = nil, duration: Double? = nil, onFailure: OnFailure = .rollback
+        concurrency: Int? = nil, duration: Double? = nil, path: String? = nil, requests: String? = nil,
+        prediction: String? = nil, onFailure: OnFailure = .rollback
     ) {
         self.mode = mode
         self.image = image
@@ -461,6 +470,9 @@ public struct ValidationSpec: Sendable, Equatable, Codable {
         self.timeout = timeout
         self.concurrency = concurrency
         self.duration = duration
+        self.path = path
+        self.requests = requests
+        self.prediction = prediction
         self.onFailure = onFailure
     }
 }

@@ -89,6 +89,8 @@ public enum PlanAction: String, Sendable, Equatable, Codable, CaseIterable {
     case createNetwork = "create-network"
     case createVolume = "create-volume"
     case removeNetwork = "remove-network"
+    /// Only in the plan of `destroy --volumes`: the volume and its data.
+    case removeVolume = "remove-volume"
     /// Build a service's image from its context (resource `image:<service>`).
     case build
     /// Swarm target: replace a service's spec; the swarm rolls its tasks.
@@ -103,7 +105,7 @@ public enum PlanAction: String, Sendable, Equatable, Codable, CaseIterable {
         case .create, .createNetwork, .createVolume, .build: return .create
         case .start, .scale: return .update
         case .recreate, .update: return .recreate
-        case .remove, .removeNetwork: return .remove
+        case .remove, .removeNetwork, .removeVolume: return .remove
         }
     }
 

@@ -128,35 +128,13 @@ struct Planner {
 
     /// Indices of services in `depends_on` order (dependencies first), ties by name. A cycle is a problem.
     private mutating func serviceOrder() -> [Int] {
-        let services = desired.services
-        let index = Dictionary(services.indices.map { (services[$0].name, $0) }, uniquingKeysWith: { first, _ in first })
-        var order: [Int] = []
-        order.reserveCapacity(services.count)
-        var state = [UInt8](repeating: 0, count: services.count)  // 1 visiting, 2 done
-        var cycle: [String]? = nil
-        func visit(_ i: Int, path: [String]) {
-            if state[i] == 2 { return }
-            if state[i] == 1 {
-                if cycle == nil { cycle = path + [services[i].name] }
-                return
-            }
-            state[i] = 1
-            if !services[i].dependsOn.isEmpty {
-                for dependency in services[i].dependsOn.sorted(by: { $0.service < $1.service }) {
-                    if let next = index[dependency.service] { visit(next, path: path + [services[i].name]) }
-                }
-            }
-            for reference in (services[i].options?.serviceReferences ?? []).sorted() {
-                if let next = index[reference] { visit(next, path: path + [services[i].name]) }
-            }
-            state[i] = 2
-            order.append(i)
-        }
-        for i in services.indices { visit(i, path: []) }
-        if let cycle {
+        let graph = ServiceGraph.order(desired.services)
+        // The manifest loader reports every cycle where it is written; a project built
+        // otherwise (a saved revision, a test) is refused here with the first.
+        if let cycle = graph.cycles.first {
             problems.append("depends_on has a cycle: \(cycle.joined(separator: " → "))")
         }
-        return order
+        return graph.order
     }
 
     /// A service's containers sorted into replica slots: what goes, what stays, what is new.
@@ -249,8 +227,8 @@ struct Planner {
     private mutating func planService(_ service: Service, observed containers: [ObservedContainer]) {
         let gpu = gpuServices[service.name]
         let config = ReplicaConfig(service: service, project: desired)
-        let hash = config.hash()
-        let wantedImageID = service.pinnedImageID ?? observed.images[service.image]
+        let currency = ReplicaCurrency(service: service, project: desired, observed: observed)
+        let hash = currency.declaredHash
         var dependencies = dependencySteps(of: service).sorted()
         if let build = planBuild(service) { dependencies.append(build) }
         var ids: [Int] = []
@@ -261,14 +239,9 @@ struct Planner {
             return (gpuHash(service, gpus), gpus)
         }
 
-        func imageIsCurrent(_ container: ObservedContainer) -> Bool {
-            if let wantedImageID, !container.imageID.isEmpty, container.imageID != wantedImageID { return false }
-            return true
-        }
+        func imageIsCurrent(_ container: ObservedContainer) -> Bool { currency.imageIsCurrent(container) }
 
-        let slots = gpu?.slots ?? Planner.slots(of: service, project: desired.name, containers) { container in
-            container.configHash == hash && imageIsCurrent(container)
-        }
+        let slots = gpu?.slots ?? Planner.slots(of: service, project: desired.name, containers) { currency.isCurrent($0) }
         for (container, cleanup) in slots.cleanup {
             ids.append(add(removeStep(service.name, container, cause: .cleanup(cleanup))))
         }
@@ -329,7 +302,7 @@ struct Planner {
                     changes = [FieldChange(field: "networks", from: (container.networks ?? []).joined(separator: ","), to: wantedNetworks(service).joined(separator: ","))]
                 } else {
                     replacement = .imageMoved(image: service.image)
-                    changes = [FieldChange(field: "image id", from: shortID(container.imageID), to: shortID(wantedImageID ?? ""))]
+                    changes = [FieldChange(field: "image id", from: shortID(container.imageID), to: shortID(currency.wantedImageID ?? ""))]
                 }
                 let ports = portsForReplacement(service, container: container, strategy: strategy)
                 strategy = ports.strategy

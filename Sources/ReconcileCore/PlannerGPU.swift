@@ -23,20 +23,10 @@ extension Planner {
 
         for service in services {
             guard let ask = GPUPlacement.ask(for: service) else { continue }
-            let wantedImageID = service.pinnedImageID ?? observed.images[service.image]
-            let declared = ReplicaConfig(service: service, project: desired).hash()
-            var hashes: [[String]: String] = [:]
-            let project = desired
             // Current: matches the manifest on the GPUs it holds (placement may still move it),
             // or on the devices as declared.
-            let slots = Planner.slots(of: service, project: desired.name, byService[service.name] ?? []) { container in
-                if let wantedImageID, !container.imageID.isEmpty, container.imageID != wantedImageID { return false }
-                if container.configHash == declared { return true }
-                let own = container.gpuDeviceIDs
-                let hash = hashes[own] ?? ReplicaConfig(service: service, project: project, devices: service.devices(placedOn: own)).hash()
-                hashes[own] = hash
-                return container.configHash == hash
-            }
+            let currency = ReplicaCurrency(service: service, project: desired, observed: observed)
+            let slots = Planner.slots(of: service, project: desired.name, byService[service.name] ?? []) { currency.isCurrent($0) }
             for container in slots.cleanup.map(\.container) + slots.victims where !container.gpuDeviceIDs.isEmpty {
                 leaving.append(GPUPlacement.Holder(name: "container \(container.name)", ids: container.gpuDeviceIDs))
             }

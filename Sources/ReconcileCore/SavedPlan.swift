@@ -49,10 +49,14 @@ public struct SavedPlan: Sendable, Equatable, Codable {
         public var prune: Bool
         /// Made against an empty host (`--offline`) or a saved state (`--state`), not the engine.
         public var observedFrom: String
+        /// A plan of `reconcile destroy --out`: `apply FILE` removes the project instead of
+        /// deploying it (and records no revision).
+        public var destroy: DestroyOptions?
 
-        public init(prune: Bool, observedFrom: String) {
+        public init(prune: Bool, observedFrom: String, destroy: DestroyOptions? = nil) {
             self.prune = prune
             self.observedFrom = observedFrom
+            self.destroy = destroy
         }
     }
 
@@ -199,5 +203,18 @@ public struct StalePlanError: Error, Sendable, Equatable, CustomStringConvertibl
 
     public var description: String {
         "the saved plan is stale: " + reasons.joined(separator: "; ")
+    }
+}
+
+/// What `reconcile destroy` was asked to remove beyond containers and networks.
+public struct DestroyOptions: Sendable, Equatable, Codable {
+    /// `--volumes`: the project's volumes and their data.
+    public var volumes: Bool
+    /// `--history`: the project's revision history.
+    public var history: Bool
+
+    public init(volumes: Bool = false, history: Bool = false) {
+        self.volumes = volumes
+        self.history = history
     }
 }

@@ -33,6 +33,15 @@ public enum StepCause: Sendable, Equatable, Codable {
     case swarmObjectMissing(kind: String, name: String)
     /// Swarm target: a secret or config of the project that nothing in the manifest uses.
     case swarmObjectUnused(kind: String)
+    /// `reconcile destroy`: the project's objects are removed.
+    case destroy(Destroyed)
+
+    public enum Destroyed: String, Sendable, Equatable, Codable {
+        case container
+        case network
+        /// Only with `destroy --volumes`: the volume and its data.
+        case volumeData = "volume-data"
+    }
 
     public enum BuildCause: Sendable, Equatable, Codable {
         /// `pull_policy: build`: built on every apply.
@@ -114,6 +123,8 @@ public enum StepCause: Sendable, Equatable, Codable {
         case .updateNotSettled(let state): return "the last update is \(state); the spec is sent again"
         case .swarmObjectMissing(let kind, let name): return "\(kind) \(name) does not exist"
         case .swarmObjectUnused(let kind): return "\(kind) is no longer in the manifest"
+        case .destroy(.container), .destroy(.network): return "the project is destroyed"
+        case .destroy(.volumeData): return "the project is destroyed with --volumes: the volume's data is deleted"
         }
     }
 

@@ -1,4 +1,6 @@
+import Foundation
 import ReconcileCore
+import ReconcileValidation
 
 extension ServiceParser {
     func deploy(_ node: MNode, _ path: String, service: inout Service, result: inout ParsedService, replicas: inout Int?) {
@@ -324,7 +326,7 @@ extension ServiceParser {
         guard let entries = reader.map(node, path) else { return nil }
         // max_error compares the device's outputs with the CPU's, which only a job computes.
         let jobKeys = ["image", "command", "max_error"]
-        let endpointKeys = ["port", "concurrency", "duration"]
+        let endpointKeys = ["port", "concurrency", "duration", "path", "requests", "prediction"]
         reader.checkKeys(
             entries, path,
             supported: ["mode", "min_accuracy", "max_p99_ms", "min_throughput", "timeout", "on_failure"] + jobKeys + endpointKeys,
@@ -350,6 +352,28 @@ extension ServiceParser {
         if let n = node["timeout"] { spec.timeout = reader.duration(n, "\(path).timeout") }
         if let n = node["concurrency"] { spec.concurrency = reader.int(n, "\(path).concurrency", min: 1) }
         if let n = node["duration"] { spec.duration = reader.duration(n, "\(path).duration") }
+        if let n = node["path"], let text = reader.string(n, "\(path).path") {
+            if text.hasPrefix("/") {
+                spec.path = text
+            } else {
+                sink.error(n.pos, "\(path).path", "`\(text)` is not an HTTP path", hint: "write it from the root, e.g. `/v1/predict`")
+            }
+        }
+        if let n = node["prediction"], let text = reader.string(n, "\(path).prediction") {
+            do {
+                _ = try JSONPath(parsing: text)
+                spec.prediction = text
+            } catch {
+                sink.error(n.pos, "\(path).prediction", "\(error)")
+            }
+        }
+        if let n = node["requests"], let file = reader.string(n, "\(path).requests") {
+            spec.requests = requestsFile(file, n.pos, "\(path).requests")
+            if spec.path == nil {
+                sink.error(n.pos, "\(path).requests", "a requests file needs the HTTP path to send it to",
+                           hint: "set `path:` (e.g. `/predict`, `/invocations`)")
+            }
+        }
         if let n = node["on_failure"], let text = reader.choice(n, "\(path).on_failure", ["rollback", "pause", "ignore"]),
            let action = ValidationSpec.OnFailure(rawValue: text) {
             spec.onFailure = action
@@ -359,5 +383,21 @@ extension ServiceParser {
                        hint: "set `port:` to the container port to drive")
         }
         return spec
+    }
+
+    /// Checks a requests file now, so a broken one is a positioned error of `check` and `plan`
+    /// rather than a failed validation after the rollout; returns its absolute path.
+    private func requestsFile(_ file: String, _ pos: Position, _ keyPath: String) -> String? {
+        let full = PathTools.resolve(file, against: context.projectDirectory)
+        guard let data = FileManager.default.contents(atPath: full) else {
+            sink.error(pos, keyPath, "requests file `\(file)` cannot be read (looked at \(full))",
+                       hint: "write one `{\"request\": ..., \"expect\": ...}` object per line (docs/validation.md)")
+            return nil
+        }
+        let parsed = RequestFile.parse(String(decoding: data, as: UTF8.self))
+        for error in parsed.errors {
+            sink.error(Position(file: full, line: error.line, column: 1), keyPath, error.message)
+        }
+        return parsed.errors.isEmpty ? full : nil
     }
 }

@@ -316,28 +316,20 @@ struct ProjectParser {
         return kept
     }
 
+    /// The planner's own graph (`ServiceGraph`), so a manifest that loads is one it can order.
     private func checkCycles(_ services: [ParsedService]) {
         let byName = Dictionary(services.map { ($0.service.name, $0) }, uniquingKeysWith: { a, _ in a })
-        var state: [String: Int] = [:]  // 1 visiting, 2 done
-        var reported = Set<String>()
-        func visit(_ name: String, _ stack: [String]) {
-            if state[name] == 2 { return }
-            if state[name] == 1 {
-                guard let start = stack.firstIndex(of: name) else { return }
-                let cycle = Array(stack[start...]) + [name]
-                let key = Set(cycle).sorted().joined(separator: ",")
-                guard !reported.contains(key), let first = byName[cycle[0]] else { return }
-                reported.insert(key)
-                let pos = first.dependencyPositions[cycle[1]] ?? first.namePos
-                sink.error(pos, "services.\(cycle[0]).depends_on", "dependency cycle: \(cycle.joined(separator: " → "))",
-                           hint: "remove one of these `depends_on` entries")
-                return
-            }
-            state[name] = 1
-            for dependency in byName[name]?.service.dependsOn ?? [] { visit(dependency.service, stack + [name]) }
-            state[name] = 2
+        // Names sorted, so the message names the chain from its first service by name.
+        let sorted = services.sorted { $0.service.name < $1.service.name }
+        for cycle in ServiceGraph.order(sorted.map(\.service)).cycles {
+            // A service that depends on itself was reported where its entry is.
+            guard cycle.count > 2, let first = byName[cycle[0]] else { continue }
+            let viaDependsOn = first.service.dependsOn.contains { $0.service == cycle[1] }
+            let pos = first.dependencyPositions[cycle[1]] ?? first.namePos
+            let what = viaDependsOn ? "dependency cycle" : "cycle of services that need each other's containers (depends_on, network_mode, volumes_from, links)"
+            sink.error(pos, "services.\(cycle[0])\(viaDependsOn ? ".depends_on" : "")", "\(what): \(cycle.joined(separator: " → "))",
+                       hint: "remove one of these references")
         }
-        for name in services.map(\.service.name).sorted() { visit(name, []) }
     }
 
     /// `swarm`: the routing mesh publishes one port for every task of a service.

@@ -260,7 +260,7 @@ public struct Readiness: Sendable {
                 (0..<max(service.replicas, 0)).compactMap { index in
                     let name = Naming.containerName(project: project.name, service: service, replica: index + 1)
                     guard let container = state.containers.first(where: { $0.name == name }) else { return name }
-                    return container.state == .running && container.health != .starting && container.health != .unhealthy ? nil : name
+                    return container.isReady ? nil : name
                 }
             }
             if pending.isEmpty || ContinuousClock.now > deadline { return pending }

@@ -177,6 +177,9 @@ public struct Executor: Sendable {
         case .createVolume: try await createVolume(step)
         case .removeNetwork:
             do { try await client.removeNetwork(step.engineName ?? "") } catch where error.isDockerNotFound {}
+        case .removeVolume:
+            // Only a destroy --volumes plan has this step: the user asked for the data to go.
+            do { try await client.removeVolume(step.engineName ?? "", force: false) } catch where error.isDockerNotFound {}
         case .remove: try await removeContainer(step)
         case .start: try await startContainer(step)
         case .create: try await createReplica(step)

@@ -20,11 +20,11 @@ import ReconcileCore
 /// is not ours and carries no reconcile GPU label (only inspect shows `DeviceRequests`).
 public struct Observer: Sendable {
     public let client: any ContainerEngine
-    public var gpuInventory: GPUInventory
+    public var gpuDiscovery: GPUDiscovery
 
-    public init(client: any ContainerEngine, gpuInventory: GPUInventory = GPUInventory()) {
+    public init(client: any ContainerEngine, gpuDiscovery: GPUDiscovery = GPUDiscovery()) {
         self.client = client
-        self.gpuInventory = gpuInventory
+        self.gpuDiscovery = gpuDiscovery
     }
 
     public func observe(project: Project) async throws -> ObservedState {
@@ -49,7 +49,7 @@ public struct Observer: Sendable {
             return out.sorted { $0.name < $1.name }
         }
         if project.services.contains(where: { GPUPlacement.ask(for: $0) != nil }) || project.extensions.gpus != nil {
-            let (gpus, source) = await gpuInventory.discover(project: project, client: client)
+            let (gpus, source) = await gpuDiscovery.discover(project: project, client: client)
             observed.gpus = gpus
             observed.gpuSource = source
             observed.containers += try await foreignGPUHolders(project: project, inventory: gpus ?? [])
@@ -132,7 +132,7 @@ public struct Observer: Sendable {
                     } catch where error.isDockerNotFound {
                         return nil
                     }
-                    container.gpuDeviceIDs = GPUInventory.heldIDs(inspect.hostConfig?.deviceRequests ?? [], inventory: inventory)
+                    container.gpuDeviceIDs = GPUDiscovery.heldIDs(inspect.hostConfig?.deviceRequests ?? [], inventory: inventory)
                     return container.gpuDeviceIDs.isEmpty ? nil : container
                 }
             }

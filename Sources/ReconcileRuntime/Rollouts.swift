@@ -285,10 +285,17 @@ actor Rollouts {
                     }
                 }
             } else {
-                let grace = executor.project.service(named: name)?.stopGracePeriod
+                // Retired containers were stopped when they were set aside: removing them is all
+                // that is left (a stop first would be one more engine call for nothing).
                 await withTaskGroup(of: Void.self) { group in
                     for retired in rollout.retired {
-                        group.addTask { try? await executor.withSlot { try await executor.stopAndRemove(retired.oldID, grace: grace) } }
+                        group.addTask {
+                            try? await executor.withSlot {
+                                do {
+                                    try await executor.client.removeContainer(retired.oldID, force: true, removeVolumes: false)
+                                } catch where error.isDockerNotFound {}
+                            }
+                        }
                     }
                 }
             }

@@ -4,6 +4,7 @@ import Foundation
 import NIOCore
 import NIOFoundationCompat
 import ReconcileCore
+import ReconcileValidation
 
 /// Where validation runs and what it uses by default.
 public struct ValidationOptions: Sendable {
@@ -135,7 +136,7 @@ public struct Validator: Sendable {
         var request = replica.request
         request.config.image = image
         request.config.entrypoint = spec.image == nil ? nil : request.config.entrypoint
-        request.config.cmd = spec.command ?? Self.benchmarkCommand(spec, gpu: !gpus.isEmpty)
+        request.config.cmd = spec.command ?? BundledWorkload.benchmarkCommand(spec, gpu: !gpus.isEmpty)
         request.config.labels = [
             LabelKey.validation: project.name, LabelKey.validationService: service.name, LabelKey.version: "1",
         ]
@@ -164,7 +165,7 @@ public struct Validator: Sendable {
             try? await client.removeContainer(created.id, force: true)
             let stdout = chunks.filter { $0.stream == .stdout }.map(\.text).joined()
             let stderr = chunks.filter { $0.stream != .stdout }.map(\.text).joined()
-            return Self.jobRun(target: target, gpus: gpus, exitCode: Int(exit.statusCode), stdout: stdout, stderr: stderr)
+            return BundledWorkload.jobRun(target: target, gpus: gpus, exitCode: Int(exit.statusCode), stdout: stdout, stderr: stderr)
         } catch {
             try? await client.removeContainer(created.id, force: true)
             // The wait's deadline passed, whatever the error says about it.
@@ -172,52 +173,6 @@ public struct Validator: Sendable {
             return .init(target: target, gpus: gpus, passed: false,
                          message: timedOut ? "the job did not finish within \(Int(timeout)) s (validate.timeout)" : Executor.describe(error))
         }
-    }
-
-    /// `reconcile-workload run` with the spec's thresholds, on the GPU when the replica has one.
-    static func benchmarkCommand(_ spec: ValidationSpec, gpu: Bool) -> [String] {
-        var command = ["reconcile-workload", "run", "--device", gpu ? "gpu" : "cpu", "--batch-sizes", "1,32,256", "--iterations", "30"]
-        if let v = spec.minAccuracy { command += ["--min-accuracy", String(v)] }
-        if let v = spec.maxError { command += ["--max-error", String(v)] }
-        if let v = spec.maxP99Ms { command += ["--max-p99-ms", String(v)] }
-        if let v = spec.minThroughput { command += ["--min-throughput", String(v)] }
-        return command
-    }
-
-    /// What the benchmark's JSON report says, or, for another image, its exit status.
-    static func jobRun(target: String, gpus: [String], exitCode: Int, stdout: String, stderr: String) -> ServiceValidation.Run {
-        let tail = stderr.split(separator: "\n").suffix(8).joined(separator: "\n")
-        guard let start = stdout.firstIndex(of: "{"),
-              let report = try? JSONDecoder().decode(BenchmarkSummary.self, from: Data(stdout[start...].utf8))
-        else {
-            let passed = exitCode == 0
-            let why = exitCode == 2 ? "the benchmark could not run (exit 2)" : "the job exited with code \(exitCode)"
-            return .init(target: target, gpus: gpus, passed: passed, message: passed ? nil : ([why, tail].filter { !$0.isEmpty }.joined(separator: ":\n")))
-        }
-        var figures: [String: Double] = [:]
-        if let accuracy = report.accuracy { figures["accuracy"] = accuracy }
-        if let maxError = report.maxError { figures["max_error"] = maxError }
-        if let worst = report.batches.map(\.p99Ms).max() { figures["p99_ms"] = worst }
-        if let first = report.batches.first { figures["p50_ms"] = first.p50Ms }
-        if let best = report.batches.map(\.rowsPerSecond).max() { figures["rows_per_second"] = best }
-        let checks = report.checks.map { ServiceValidation.Check(name: $0.name, threshold: $0.threshold, value: $0.value, passed: $0.passed) }
-        let passed = exitCode == 0 && report.passed
-        let device = report.device.map { [$0.kind, $0.name].compactMap { $0 }.joined(separator: " ") }
-        return .init(target: target, gpus: gpus, passed: passed, checks: checks, figures: figures,
-                     message: passed ? nil : (tail.isEmpty ? "the job exited with code \(exitCode)" : tail), device: device)
-    }
-
-    /// The part of the workload's benchmark report validation reads.
-    struct BenchmarkSummary: Decodable {
-        struct Device: Decodable { var kind: String?; var name: String? }
-        struct Batch: Decodable { var p50Ms: Double; var p99Ms: Double; var rowsPerSecond: Double }
-        struct Check: Decodable { var name: String; var threshold: Double; var value: Double; var passed: Bool }
-        var device: Device?
-        var accuracy: Double?
-        var maxError: Double?
-        var batches: [Batch]
-        var checks: [Check]
-        var passed: Bool
     }
 
     /// Job containers a killed run left behind.
@@ -229,19 +184,42 @@ public struct Validator: Sendable {
 
     // MARK: endpoint
 
+    /// What endpoint validation sends and reads: the user's requests file, or the bundled
+    /// workload's golden requests.
+    static func provider(_ spec: ValidationSpec) throws -> any EndpointProvider {
+        let prediction = try spec.prediction.map { try JSONPath(parsing: $0) }
+        guard let file = spec.requests else {
+            return BundledWorkload(path: spec.path ?? "/v1/predict", prediction: prediction ?? BundledWorkload.predictionPath)
+        }
+        guard let data = FileManager.default.contents(atPath: file) else {
+            throw ValidationSetupError(description: "the requests file \(file) cannot be read")
+        }
+        let parsed = RequestFile.parse(String(decoding: data, as: UTF8.self))
+        if let first = parsed.errors.first {
+            throw ValidationSetupError(description: "the requests file \(file), line \(first.line): \(first.message)")
+        }
+        return RequestFileProvider(path: spec.path ?? "/", cases: parsed.cases, prediction: prediction ?? RequestFileProvider.wholeAnswer)
+    }
+
     private func endpoints(_ service: Service, _ spec: ValidationSpec, _ replicas: [ObservedContainer]) async throws -> [ServiceValidation.Run] {
         guard let containerPort = spec.port ?? service.ports.first?.target ?? service.expose.first.flatMap({ Int($0.split(separator: "/")[0]) }) else {
             return [.init(target: "service", passed: false, message: "no port to drive: set validate.port")]
         }
+        let provider: any EndpointProvider
+        do {
+            provider = try Self.provider(spec)
+        } catch {
+            return [.init(target: "service", passed: false, message: "\(error)")]
+        }
         let concurrency = spec.concurrency ?? 4
         let duration = spec.duration ?? 5
-        progress("validate \(service.name): \(replicas.count) replica\(replicas.count == 1 ? "" : "s") through port \(containerPort), \(concurrency) at a time for \(RevisionText.number(duration)) s")
-        var targets: [(replica: Int, url: String?)] = []
+        progress("validate \(service.name): \(replicas.count) replica\(replicas.count == 1 ? "" : "s") through port \(containerPort)\(provider.path), \(concurrency) at a time for \(RevisionText.number(duration)) s")
+        var targets: [(replica: Int, id: String, url: String?)] = []
         for replica in replicas {
             let inspect = try await client.inspectContainer(replica.id)
             let bindings = (inspect.networkSettings?.ports?["\(containerPort)/tcp"] ?? nil) ?? []
             let port = bindings.compactMap { $0.hostPort }.first { !$0.isEmpty }
-            targets.append((replica.replica ?? 0, port.map { "http://\(options.endpointHost):\($0)" }))
+            targets.append((replica.replica ?? 0, replica.id, port.map { "http://\(options.endpointHost):\($0)" }))
         }
         let http = HTTPClient(eventLoopGroupProvider: .singleton)
         defer { _ = http.shutdown() }
@@ -253,8 +231,11 @@ public struct Validator: Sendable {
                         return (target.replica, .init(target: "replica \(target.replica)", passed: false,
                                      message: "replica \(target.replica) publishes no host port for \(containerPort)/tcp: endpoint validation reaches replicas through published ports (publish \"127.0.0.1::\(containerPort)\")"))
                     }
-                    return (target.replica, await EndpointDriver(http: http, base: url, concurrency: concurrency, deadline: deadline, timeout: spec.timeout)
-                        .run(replica: target.replica, spec: spec))
+                    let driver = EndpointDriver(http: http, base: url, provider: provider, concurrency: concurrency, deadline: deadline, timeout: spec.timeout)
+                    if let refusal = await driver.refusal(replica: target.replica, containerPort: containerPort, listeners: { await self.listeners(in: target.id) }) {
+                        return (target.replica, .init(target: "replica \(target.replica)", passed: false, message: refusal))
+                    }
+                    return (target.replica, await driver.run(replica: target.replica, spec: spec))
                 }
             }
             var runs: [(Int, ServiceValidation.Run)] = []
@@ -262,12 +243,32 @@ public struct Validator: Sendable {
             return runs.sorted { $0.0 < $1.0 }.map(\.1)
         }
     }
+
+    /// What listens inside a replica, read with `cat /proc/net/tcp /proc/net/tcp6` through
+    /// exec; nil when the image has no `cat` or the exec fails.
+    func listeners(in container: String) async -> [Listener]? {
+        do {
+            let exec = try await client.createExec(container, ExecCreateRequest(cmd: ["cat", "/proc/net/tcp", "/proc/net/tcp6"]))
+            let output = try await client.startExec(exec, timeout: .seconds(5))
+            let text = LogDemultiplexer.demultiplex(output).filter { $0.stream == .stdout }.map { String(decoding: $0.bytes, as: UTF8.self) }.joined()
+            let listeners = Listener.parse(procNetTCP: text)
+            return text.contains("local_address") ? listeners : nil
+        } catch {
+            return nil
+        }
+    }
 }
 
-/// Drives one replica's `/v1/predict` with the golden requests until a deadline.
+/// A validation that cannot start (a requests file gone since the manifest was read).
+struct ValidationSetupError: Error, CustomStringConvertible {
+    var description: String
+}
+
+/// Drives one replica's endpoint with a provider's requests until a deadline.
 struct EndpointDriver: Sendable {
     let http: HTTPClient
     let base: String
+    let provider: any EndpointProvider
     let concurrency: Int
     let deadline: ContinuousClock.Instant
     let timeout: Double?
@@ -276,6 +277,36 @@ struct EndpointDriver: Sendable {
         var seconds: Double
         var correct: Bool
         var error: String?
+    }
+
+    /// How long a replica may refuse connections before validation says why and stops: a
+    /// healthy replica that refuses every connection for this long is not starting up.
+    static let refusalWindow: Duration = .seconds(2)
+
+    /// One clear sentence when the replica accepts no connection at all on the validated port
+    /// (what listens where instead), so that validation stops early rather than reporting
+    /// thousands of failed requests; nil when it answers, whatever the answer.
+    func refusal(replica: Int, containerPort: Int, listeners: () async -> [Listener]?) async -> String? {
+        let until = ContinuousClock.now + Self.refusalWindow
+        var lastError = ""
+        repeat {
+            var request = HTTPClientRequest(url: base + provider.path)
+            request.method = .GET
+            do {
+                let response = try await http.execute(request, timeout: .seconds(2))
+                _ = try? await response.body.collect(upTo: 1 << 20)
+                return nil
+            } catch {
+                lastError = "\(error)"
+            }
+            try? await Task.sleep(for: .milliseconds(200))
+        } while ContinuousClock.now < until
+        let name = "replica \(replica)"
+        if let found = await listeners(), let sentence = Listener.explain(port: containerPort, replica: name, listeners: found) {
+            return sentence
+        }
+        return "\(name) accepts no connection on port \(containerPort) (published at \(base)): \(lastError); "
+            + "a server bound to 127.0.0.1 inside its container is the usual cause: make it listen on all addresses (0.0.0.0)"
     }
 
     func run(replica: Int, spec: ValidationSpec) async -> ServiceValidation.Run {
@@ -294,7 +325,6 @@ struct EndpointDriver: Sendable {
         let seconds = max(1e-9, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
         return Self.summarize(target: target, samples: samples, seconds: seconds, spec: spec, device: device)
     }
-
     static func summarize(target: String, samples: [Sample], seconds: Double, spec: ValidationSpec, device: String?) -> ServiceValidation.Run {
         guard !samples.isEmpty else {
             return .init(target: target, passed: false, message: "no request finished", device: device)
@@ -339,17 +369,17 @@ struct EndpointDriver: Sendable {
         var samples: [Sample] = []
         var row = index
         while ContinuousClock.now < deadline {
-            samples.append(await request(row % GoldenDigits.rows.count))
+            samples.append(await request(row % provider.cases.count))
             row += concurrency
         }
         return samples
     }
 
-    private func request(_ row: Int) async -> Sample {
-        var request = HTTPClientRequest(url: base + "/v1/predict")
+    private func request(_ index: Int) async -> Sample {
+        var request = HTTPClientRequest(url: base + provider.path)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
-        request.body = .bytes(ByteBuffer(string: GoldenDigits.body(row)))
+        request.body = .bytes(ByteBuffer(string: provider.cases[index].body))
         let start = ContinuousClock.now
         do {
             let response = try await http.execute(request, timeout: .milliseconds(Int64((timeout ?? 10) * 1000)))
@@ -359,11 +389,10 @@ struct EndpointDriver: Sendable {
             guard response.status == .ok else {
                 return Sample(seconds: seconds, correct: false, error: "HTTP \(response.status.code): \(String(buffer: body).prefix(200))")
             }
-            struct Answer: Decodable { var predictions: [Int]? }
-            guard let answer = try? JSONDecoder().decode(Answer.self, from: Data(buffer: body)), let prediction = answer.predictions?.first else {
-                return Sample(seconds: seconds, correct: false, error: "the answer has no predictions: \(String(buffer: body).prefix(200))")
+            switch provider.check(Data(buffer: body), against: index) {
+            case .success(let correct): return Sample(seconds: seconds, correct: correct)
+            case .failure(let why): return Sample(seconds: seconds, correct: false, error: why.description)
             }
-            return Sample(seconds: seconds, correct: prediction == GoldenDigits.label(row))
         } catch {
             return Sample(seconds: 0, correct: false, error: "\(error)")
         }
@@ -372,25 +401,10 @@ struct EndpointDriver: Sendable {
     /// The device the replica reports on `/healthz` ("cpu", "gpu").
     private func device() async -> String? {
         struct Health: Decodable { var device: String? }
-        guard let response = try? await http.execute(HTTPClientRequest(url: base + "/healthz"), timeout: .seconds(5)),
+        guard let path = provider.devicePath,
+              let response = try? await http.execute(HTTPClientRequest(url: base + path), timeout: .seconds(5)),
               let body = try? await response.body.collect(upTo: 1 << 16)
         else { return nil }
         return (try? JSONDecoder().decode(Health.self, from: Data(buffer: body)))?.device
-    }
-}
-
-extension GoldenDigits {
-    static func pixels(_ row: Int) -> [Int] {
-        rows[row].map { Int(String($0), radix: 17) ?? 0 }
-    }
-
-    static func label(_ row: Int) -> Int {
-        let index = labels.index(labels.startIndex, offsetBy: row)
-        return Int(String(labels[index])) ?? -1
-    }
-
-    /// `{"inputs":[[…64 pixels…]]}`
-    static func body(_ row: Int) -> String {
-        "{\"inputs\":[[" + pixels(row).map(String.init).joined(separator: ",") + "]]}"
     }
 }

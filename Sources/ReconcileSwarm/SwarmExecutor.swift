@@ -163,7 +163,7 @@ public struct SwarmExecutor: Sendable {
                     onProgress(.retried(service: service.name, attempt: attempt))
                 }
             }
-        case .start, .recreate, .createVolume, .build:
+        case .start, .recreate, .createVolume, .removeVolume, .build:
             return .failed(message: "\(step.action.rawValue) is a step of a single-host plan; apply it without --target swarm")
         }
     }

@@ -297,6 +297,11 @@ public actor FakeEngine: ContainerEngine {
 
     public func resetCallLog() { calls = [] }
 
+    /// The name each container had when it was created, by id (a surge is renamed later).
+    private var namesAtCreation: [String: String] = [:]
+
+    public func createdNames() -> [String: String] { namesAtCreation }
+
     private static func transport(_ what: String) -> DockerError {
         DockerError.transport(message: "the fake engine \(what)", underlying: nil)
     }
@@ -555,6 +560,7 @@ public actor FakeEngine: ContainerEngine {
             emit(DockerEvent(type: "volume", action: "create", actor: .init(id: volume, attributes: ["driver": "local"])))
         }
         store(container)
+        namesAtCreation[container.id] = container.name
         emit("container", "create", container)
         return try answer(lose, ContainerCreateResponse(id: container.id))
     }

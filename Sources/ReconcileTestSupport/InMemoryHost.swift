@@ -29,6 +29,8 @@ public struct InMemoryHost: Sendable {
                         name: step.engineName ?? "", labels: [LabelKey.project: desired.name, LabelKey.resourceKey: resourceKey(step)]))
             case .removeNetwork:
                 state.networks.removeAll { $0.name == step.engineName }
+            case .removeVolume:
+                state.volumes.removeAll { $0.name == step.engineName }
             case .build:
                 state.images[step.engineName ?? ""] = newID()
             case .remove:

@@ -52,3 +52,10 @@ func fail(_ error: any Error, code: Int32 = 2) -> ExitCode {
 func resolvedPort(_ flag: Int?) -> Int {
     flag ?? ProcessInfo.processInfo.environment["RECONCILE_WORKLOAD_PORT"].flatMap { Int($0) } ?? 8080
 }
+
+/// `--host`, else `RECONCILE_WORKLOAD_HOST` (the image sets 0.0.0.0, as model-server images
+/// do, so that `command: ["reconcile-workload", "serve"]` in a manifest still answers through
+/// published ports), else loopback.
+func resolvedHost(_ flag: String?) -> String {
+    flag ?? ProcessInfo.processInfo.environment["RECONCILE_WORKLOAD_HOST"].flatMap { $0.isEmpty ? nil : $0 } ?? "127.0.0.1"
+}

@@ -9,8 +9,8 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var model: ModelOptions
 
-    @Option(help: "Address to listen on.")
-    var host = "127.0.0.1"
+    @Option(help: "Address to listen on. Default: $RECONCILE_WORKLOAD_HOST, else 127.0.0.1 (the image sets 0.0.0.0, so a container listens on all its addresses whatever command a manifest gives it).")
+    var host: String?
 
     @Option(help: "Port to listen on. Default: $RECONCILE_WORKLOAD_PORT, else 8080.")
     var port: Int?
@@ -41,7 +41,7 @@ struct ServeCommand: AsyncParsableCommand {
                 "source": "\(backend.model.source)", "device": "\(backend.device.kind)", "reason": "\(backend.device.reason)",
             ])
         let app = buildApplication(
-            backend: backend, configuration: .init(host: host, port: resolvedPort(port), maxBatch: maxBatch, maxBodyBytes: maxBodyBytes), logger: logger)
+            backend: backend, configuration: .init(host: resolvedHost(host), port: resolvedPort(port), maxBatch: maxBatch, maxBodyBytes: maxBodyBytes), logger: logger)
         try await app.runService()
     }
 }

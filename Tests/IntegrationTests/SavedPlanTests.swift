@@ -159,4 +159,52 @@ struct SavedPlanTests {
             #expect(!planned.stdout.contains("tok-"))
         }
     }
+
+    @Test("destroy is a plan: --output json reports each step; destroy --out saves it, apply FILE carries it out exactly or refuses it as stale")
+    func destroyAsAPlan() async throws {
+        try await ProjectFixture.run("dplan") { f in
+            try f.write(secretStack())
+            #expect(try f.reconcile("apply", "--yes").status == 0)
+            let saved = try f.reconcile("destroy", "--out", f.planPath)
+            #expect(saved.status == 0, "\(saved.stdout)\(saved.stderr)")
+            #expect(saved.stdout.contains("- service:web:1") && saved.stdout.contains("reconcile apply \(f.planPath)"), "\(saved.stdout)")
+            #expect(try await f.containers().count == 1, "--out carries nothing out")
+            let file = try String(contentsOfFile: f.planPath, encoding: .utf8)
+            #expect(!file.contains("tok-ZX81-very-secret"))
+            #expect(try JSONDecoder().decode(SavedPlan.self, from: Data(file.utf8)).options.destroy == DestroyOptions())
+
+            // The engine changed: a replica more. The saved destroy plan no longer covers it.
+            try f.write(secretStack(level: "debug"))
+            let edited = try f.reconcileBare("apply", f.planPath)
+            #expect(edited.status == 3, "a changed manifest makes it stale: \(edited.stdout)\(edited.stderr)")
+            try f.write(secretStack())
+            let id = try #require(try await f.containers()[f.name("web", 1)]?.id)
+            try await f.client.stopContainer(id, timeout: 0)
+            let moved = try f.reconcileBare("apply", f.planPath)
+            #expect(moved.status == 3, "\(moved.stdout)\(moved.stderr)")
+            #expect(try await f.containers().count == 1, "a stale plan removes nothing")
+
+            let fresh = try f.reconcile("destroy", "-out", f.planPath)
+            #expect(fresh.status == 0)
+            let applied = try f.reconcileBare("apply", f.planPath)
+            #expect(applied.status == 0, "\(applied.stdout)\(applied.stderr)")
+            #expect(applied.stdout.contains("Destroyed project \(f.project)"), "\(applied.stdout)")
+            #expect(try await f.containers().isEmpty)
+            let history = try f.reconcile("history", "--output", "json")
+            #expect(!history.stdout.contains("\"number\" : 2") && !history.stdout.contains("\"number\":2"), "apply of a destroy plan records no revision: \(history.stdout)")
+
+            #expect(try f.reconcile("apply", "--yes").status == 0)
+            let json = try f.reconcile("destroy", "--output", "json")
+            #expect(json.status == 0, "\(json.stderr)")
+            struct Report: Decodable {
+                struct Step: Decodable { var resource: String; var outcome: String }
+                var plan: Plan
+                var steps: [Step]
+                var succeeded: Bool
+            }
+            let report = try JSONDecoder().decode(Report.self, from: Data(json.stdout.utf8))
+            #expect(report.succeeded && report.plan.steps.map(\.cause) == [.destroy(.container), .destroy(.network)])
+            #expect(report.steps.map(\.outcome) == ["succeeded", "succeeded"])
+        }
+    }
 }

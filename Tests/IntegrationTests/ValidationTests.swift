@@ -2,6 +2,7 @@ import DockerEngine
 import Foundation
 import ReconcileCore
 @testable import ReconcileRuntime
+import ReconcileValidation
 import Testing
 
 #if canImport(FoundationNetworking)

@@ -59,7 +59,7 @@ struct ControllerLoopTests {
         let engine = FakeEngine()
         await engine.addImage("local/worker:1")
         // Converged before the controller starts: every pass is one observation and no step.
-        let observed = try await Observer(client: engine, gpuInventory: GPUInventory(probe: nil, environment: [:])).observe(project: workerProject())
+        let observed = try await Observer(client: engine, gpuDiscovery: GPUDiscovery(probe: nil, environment: [:])).observe(project: workerProject())
         let steps = try plan(desired: workerProject(), observed: observed)
         #expect(await Executor(client: engine, project: workerProject()).run(steps).succeeded)
         await engine.resetCallLog()

@@ -77,7 +77,7 @@ struct LockAndManifestTests {
         let controller = Controller(
             client: engine, initial: initial,
             configuration: ControllerConfiguration(paths: paths, resync: 3600, manifestPoll: 0.02, parallelism: 4, gateTimeout: 5),
-            load: load, logger: quietLogger, observer: Observer(client: engine, gpuInventory: GPUInventory(probe: nil, environment: [:])))
+            load: load, logger: quietLogger, observer: Observer(client: engine, gpuDiscovery: GPUDiscovery(probe: nil, environment: [:])))
         func mode() async -> String? {
             let env = try? await engine.inspectContainer("demo-worker-1").config?.env
             return env?.first { $0.hasPrefix("MODE=") }

@@ -53,7 +53,7 @@ func makeController(
         client: engine, initial: initial,
         configuration: ControllerConfiguration(paths: paths, resync: resync, manifestPoll: 0.02, parallelism: 4, gateTimeout: 5, relock: relock),
         load: load ?? { initial }, logger: quietLogger,
-        observer: Observer(client: engine, gpuInventory: GPUInventory(probe: nil, environment: [:])))
+        observer: Observer(client: engine, gpuDiscovery: GPUDiscovery(probe: nil, environment: [:])))
 }
 
 func runningWorkers(_ engine: FakeEngine) async -> [String] {

@@ -140,7 +140,7 @@ struct ErrorTests {
     }
 
     @Test("GPU requests are checked against an explicit x-reconcile.gpus inventory")
-    func gpuInventory() throws {
+    func gpuDiscovery() throws {
         let errs = try errors("""
             services:
               a: {image: x, gpus: [{device_ids: ["7"]}]}

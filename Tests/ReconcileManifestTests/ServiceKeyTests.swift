@@ -479,4 +479,48 @@ struct ServiceKeyTests {
         #expect(warns[0].hint == "did you mean `TOKEN`?")
         #expect(warns[0].line == 6)
     }
+
+    @Test("validate with a user's requests file: path, JSON path and the file are checked at load, errors name the file's line")
+    func validationRequestsFile() throws {
+        let body = """
+            services:
+              s:
+                image: my-model:1
+                ports: ["8000"]
+                x-reconcile:
+                  validate:
+                    mode: endpoint
+                    path: /predict
+                    requests: ./checks/requests.jsonl
+                    prediction: result.label
+                    min_accuracy: 0.9
+
+            """
+        let good = try Fixture(["docker-compose.yml": body, "checks/requests.jsonl": "{\"request\": {\"x\": 1}, \"expect\": \"cat\"}\n"])
+        defer { good.remove() }
+        let spec = try #require(try good.load().project.service(named: "s")?.extensions.validate)
+        #expect(spec.path == "/predict" && spec.prediction == "result.label")
+        #expect(spec.requests == good.dir + "/checks/requests.jsonl")
+
+        let bad = try Fixture(["docker-compose.yml": body, "checks/requests.jsonl": "{\"request\": {}, \"expect\": 1}\n\n{\"request\": {}}\nnot json\n"])
+        defer { bad.remove() }
+        let errors = bad.check().1.filter { $0.severity == .error }
+        #expect(errors.map(\.line) == [3, 4], "\(errors)")
+        #expect(errors.allSatisfy { $0.file.hasSuffix("checks/requests.jsonl") && $0.keyPath == "services.s.x-reconcile.validate.requests" })
+        #expect(errors.first?.message.contains("missing `expect`") == true)
+
+        let missing = try Fixture(["docker-compose.yml": body])
+        defer { missing.remove() }
+        #expect(missing.check().1.contains { $0.severity == .error && $0.message.contains("cannot be read") && $0.line == 9 })
+
+        let wrong = try serviceErrors("ports: [\"80\"]\nx-reconcile:\n  validate:\n    mode: endpoint\n    path: predict\n    prediction: \"a[x]\"")
+        #expect(wrong.map(\.keyPath) == ["services.s.x-reconcile.validate.path", "services.s.x-reconcile.validate.prediction"], "\(wrong)")
+        let noPath = try Fixture(["docker-compose.yml": body.replacingOccurrences(of: "        path: /predict\n", with: ""), "checks/requests.jsonl": "{\"request\": 1, \"expect\": 1}"])
+        defer { noPath.remove() }
+        #expect(noPath.check().1.contains { $0.severity == .error && $0.message.contains("needs the HTTP path") })
+        let dollar = try loadService("ports: [\"80\"]\nx-reconcile:\n  validate:\n    mode: endpoint\n    prediction: $$.predictions[0]")
+        #expect(dollar.extensions.validate?.prediction == "$.predictions[0]", "a Compose `$$` is a literal `$`")
+        let jobKeys = try serviceErrors("x-reconcile:\n  validate:\n    mode: job\n    path: /x")
+        #expect(jobKeys.first?.message.contains("does not apply to `mode: job`") == true)
+    }
 }

@@ -40,7 +40,7 @@ struct Runner {
     var gateTimeout: Double = 2
 
     func observe(_ project: Project) async throws -> ObservedState {
-        try await Observer(client: engine, gpuInventory: GPUInventory(probe: nil, environment: [:])).observe(project: project)
+        try await Observer(client: engine, gpuDiscovery: GPUDiscovery(probe: nil, environment: [:])).observe(project: project)
     }
 
     func plan(_ project: Project, prune: Bool = false) async throws -> Plan {

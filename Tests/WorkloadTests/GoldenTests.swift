@@ -1,4 +1,4 @@
-@testable import ReconcileRuntime
+import ReconcileValidation
 import Testing
 import WorkloadCore
 

@@ -12,8 +12,8 @@ struct HardwareCaptureTests {
 
     @Test("nvidia-smi's listing and the probe's listing give the same device id and UUID")
     func sameDevices() {
-        let smi = GPUInventory.parse(Self.nvidiaSMI)
-        let probe = GPUInventory.parse(Self.workloadCSV)
+        let smi = GPUDiscovery.parse(Self.nvidiaSMI)
+        let probe = GPUDiscovery.parse(Self.workloadCSV)
         #expect(smi.map(\.id) == ["0"])
         #expect(smi.map(\.uuid) == ["GPU-4937afbb-c8ff-75b8-0661-bb64f8ff8a57"])
         #expect(probe.map(\.id) == smi.map(\.id))

@@ -42,7 +42,7 @@ public struct WorkloadImageProbe: GPUProbe {
             _ = try await client.waitContainer(created.id, timeout: .seconds(60))
             let chunks = try await client.containerLogs(created.id, stderr: false)
             try? await client.removeContainer(created.id, force: true, removeVolumes: true)
-            return GPUInventory.parse(chunks.map { String(decoding: $0.bytes, as: UTF8.self) }.joined())
+            return GPUDiscovery.parse(chunks.map { String(decoding: $0.bytes, as: UTF8.self) }.joined())
         } catch {
             try? await client.removeContainer(created.id, force: true, removeVolumes: true)
             throw error
@@ -50,9 +50,10 @@ public struct WorkloadImageProbe: GPUProbe {
     }
 }
 
-/// Finds the host's GPUs, in order: the project's explicit list (`--gpus`, `x-reconcile.gpus`),
+/// Finds the host's GPUs (reconcile's one inventory type is `[GPUDevice]`, in the core; the
+/// bundled workload's own `gpus` report is what a probe container prints), in order: the project's explicit list (`--gpus`, `x-reconcile.gpus`),
 /// else `nvidia-smi` on PATH when the engine is local, else a probe container when it is remote.
-public struct GPUInventory: Sendable {
+public struct GPUDiscovery: Sendable {
     public var probe: (any GPUProbe)?
     /// The environment whose PATH is searched for `nvidia-smi`.
     public var environment: [String: String]
@@ -76,7 +77,7 @@ public struct GPUInventory: Sendable {
             guard let smi = executable("nvidia-smi") else { return ([], "no nvidia-smi on PATH: a host without GPUs") }
             do {
                 return (
-                    GPUInventory.parse(try await run(smi, ["--query-gpu=index,uuid,memory.total", "--format=csv,noheader"])), "nvidia-smi"
+                    GPUDiscovery.parse(try await run(smi, ["--query-gpu=index,uuid,memory.total", "--format=csv,noheader"])), "nvidia-smi"
                 )
             } catch {
                 return (nil, "nvidia-smi failed: \(error)")

@@ -3,8 +3,8 @@
 /// bundled model was trained), so a correct model answers nearly all of them and a broken
 /// one does not. Each row is 64 pixels, one base-17 digit each (0-9, a-g = 10-16), then
 /// its label. WorkloadTests checks this table against the data set.
-enum GoldenDigits {
-    static let rows: [String] = [
+public enum GoldenDigits {
+    public static let rows: [String] = [
         "003d600000ebf80000f1eg1000bdcd50003818a00000096000943g20004ee700",
         "000dc000000eg100001fg100004gg300005fg9000000cf10001b9gb2000bgggg",
         "00dea200006ggg00000ggg40004gge20008gg70003fgg40001gge10000egd300",
@@ -126,5 +126,5 @@ enum GoldenDigits {
         "006eedb000ec542003gg400002bbg30000007a0000001b000037c800007eb100",
         "007f6000002ef2000005g6000005g92005egfb40057cb000004f100000ab0000",
     ]
-    static let labels = "911175278720996679716094968549074734416296472998722291774307882500302526774128962548662066755202667286279071937176252357"
+    public static let labels = "911175278720996679716094968549074734416296472998722291774307882500302526774128962548662066755202667286279071937176252357"
 }

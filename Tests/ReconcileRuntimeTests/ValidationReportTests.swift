@@ -1,6 +1,7 @@
 import Foundation
 import ReconcileCore
 @testable import ReconcileRuntime
+import ReconcileValidation
 import Testing
 
 /// How validation turns what it measured into a verdict: pure, no engine.
@@ -15,7 +16,7 @@ struct ValidationReportTests {
                          {"batchSize": 32, "iterations": 5, "p50Ms": 1, "p95Ms": 2, "p99Ms": 3, "meanMs": 1, "rowsPerSecond": 30000, "gflops": 2}],
              "checks": [{"name": "min_accuracy", "threshold": 0.9, "value": 0.5, "passed": false}], "passed": false}
             """
-        let run = Validator.jobRun(target: "job on CPU", gpus: [], exitCode: 1, stdout: "note\n" + json, stderr: "FAIL min_accuracy: 0.5 against threshold 0.9")
+        let run = BundledWorkload.jobRun(target: "job on CPU", gpus: [], exitCode: 1, stdout: "note\n" + json, stderr: "FAIL min_accuracy: 0.5 against threshold 0.9")
         #expect(!run.passed)
         #expect(run.checks == [ServiceValidation.Check(name: "min_accuracy", threshold: 0.9, value: 0.5, passed: false)])
         #expect(run.figures["accuracy"] == 0.5 && run.figures["p99_ms"] == 3 && run.figures["rows_per_second"] == 30000)
@@ -24,12 +25,12 @@ struct ValidationReportTests {
 
     @Test("a job that could not run fails with the last lines of its log; another image passes by its exit status")
     func jobExitStatus() {
-        let broken = Validator.jobRun(target: "job on GPUs 0", gpus: ["0"], exitCode: 2, stdout: "", stderr: "loading\nlibcuda.so.1 not found")
+        let broken = BundledWorkload.jobRun(target: "job on GPUs 0", gpus: ["0"], exitCode: 2, stdout: "", stderr: "loading\nlibcuda.so.1 not found")
         #expect(!broken.passed && broken.message?.contains("could not run") == true && broken.message?.contains("libcuda.so.1") == true)
         let summary = ServiceValidation(service: "infer", mode: .job, seconds: 1, runs: [broken], onFailure: .rollback).failure
         #expect(summary == "job on GPUs 0: the benchmark could not run (exit 2): libcuda.so.1 not found")
-        #expect(Validator.jobRun(target: "job on CPU", gpus: [], exitCode: 0, stdout: "ok", stderr: "").passed)
-        #expect(!Validator.jobRun(target: "job on CPU", gpus: [], exitCode: 3, stdout: "", stderr: "").passed)
+        #expect(BundledWorkload.jobRun(target: "job on CPU", gpus: [], exitCode: 0, stdout: "ok", stderr: "").passed)
+        #expect(!BundledWorkload.jobRun(target: "job on CPU", gpus: [], exitCode: 3, stdout: "", stderr: "").passed)
     }
 
     @Test("endpoint figures: accuracy counts failed requests as wrong, percentiles over answered ones, thresholds per replica")
@@ -54,9 +55,9 @@ struct ValidationReportTests {
     @Test("the default job command carries the thresholds and asks for the GPU only when the replica has one")
     func benchmarkCommand() {
         let spec = ValidationSpec(mode: .job, minAccuracy: 0.95, maxError: 0.001, maxP99Ms: 20, minThroughput: 1000)
-        let gpu = Validator.benchmarkCommand(spec, gpu: true)
+        let gpu = BundledWorkload.benchmarkCommand(spec, gpu: true)
         #expect(gpu.starts(with: ["reconcile-workload", "run", "--device", "gpu"]))
         for flag in ["--min-accuracy", "--max-error", "--max-p99-ms", "--min-throughput"] { #expect(gpu.contains(flag)) }
-        #expect(Validator.benchmarkCommand(ValidationSpec(mode: .job), gpu: false).contains("cpu"))
+        #expect(BundledWorkload.benchmarkCommand(ValidationSpec(mode: .job), gpu: false).contains("cpu"))
     }
 }

@@ -21,7 +21,7 @@ struct GPUInventoryTimeoutTests {
     func hangingSMI() async throws {
         let folder = try fakeSMI("exec /bin/sleep 600")
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let inventory = GPUInventory(probe: nil, environment: ["PATH": folder], timeout: 0.5)
+        let inventory = GPUDiscovery(probe: nil, environment: ["PATH": folder], timeout: 0.5)
         let started = ContinuousClock.now
         let (gpus, source) = await inventory.discover(project: Project(name: "demo"), client: FakeEngine())
         #expect(gpus == nil)
@@ -36,7 +36,7 @@ struct GPUInventoryTimeoutTests {
     func answeringSMI() async throws {
         let folder = try fakeSMI("echo '0, GPU-aaaa, 81920 MiB'\necho '1, GPU-bbbb, 81920 MiB'")
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let inventory = GPUInventory(probe: nil, environment: ["PATH": folder], timeout: 10)
+        let inventory = GPUDiscovery(probe: nil, environment: ["PATH": folder], timeout: 10)
         let (gpus, source) = await inventory.discover(project: Project(name: "demo"), client: FakeEngine())
         #expect(source == "nvidia-smi")
         #expect(gpus?.map(\.id) == ["0", "1"])
