@@ -37,7 +37,10 @@ enum SwarmCommands {
         var loaded = try loader.load(paths: try manifest.resolvedPaths())
         let converted = SwarmConversion.convert(loaded.project)
         let errors = converted.problems.map { diagnostic($0, .error, loaded) }
-        if !errors.isEmpty { throw ManifestError(diagnostics: errors + converted.warnings.map { diagnostic($0, .warning, loaded) }) }
+        if !errors.isEmpty {
+            let all = errors + converted.warnings.map { diagnostic($0, .warning, loaded) }
+            throw ManifestError(diagnostics: all.sorted { ($0.file, $0.line, $0.column) < ($1.file, $1.line, $1.column) })
+        }
         loaded.warnings += converted.warnings.map { diagnostic($0, .warning, loaded) }
         return loaded
     }
@@ -75,7 +78,7 @@ enum SwarmCommands {
                 return (loaded, try await observe(client, swarmDesired(loaded)))
             }
         }
-        let result = try SwarmPlanner.plan(desired: swarmDesired(loaded), observed: observed, options: .init(prune: command.prune))
+        let result = try SwarmPlanner.plan(desired: swarmDesired(loaded), observed: observed, options: .init(prune: command.prune, offline: command.offline))
         switch command.output {
         case .json: try Console.json(result)
         case .markdown: FileHandle.standardOutput.write(Data(PlanText.markdown(result).utf8))

@@ -9,7 +9,13 @@ public enum SwarmPlanner {
     public struct Options: Sendable, Equatable {
         /// Remove the project's services and networks the manifest no longer has.
         public var prune: Bool
-        public init(prune: Bool = false) { self.prune = prune }
+        /// Planned without a swarm (`plan --offline`): what depends on the nodes (GPUs) is
+        /// left to apply time, in `Plan.deferred`.
+        public var offline: Bool
+        public init(prune: Bool = false, offline: Bool = false) {
+            self.prune = prune
+            self.offline = offline
+        }
     }
 
     public static func plan(desired: SwarmDesired, observed: SwarmObservedState, options: Options = .init()) throws -> Plan {
@@ -112,7 +118,11 @@ public enum SwarmPlanner {
             }
         }
         let updating = Set(steps.filter { $0.action == .update }.compactMap(\.service))
-        if let gpuProblem = gpuCheck(desired: desired, observed: observed, updating: updating, warnings: &plan.warnings) {
+        if options.offline {
+            if desired.services.contains(where: { $0.spec.taskTemplate.resources?.reservations?.genericResources != nil }) {
+                plan.deferred.append("whether the swarm's nodes advertise the generic resources (GPUs) the services reserve")
+            }
+        } else if let gpuProblem = gpuCheck(desired: desired, observed: observed, updating: updating, warnings: &plan.warnings) {
             throw PlanningError(problems: [gpuProblem])
         }
         for index in steps.indices { steps[index].id = index }

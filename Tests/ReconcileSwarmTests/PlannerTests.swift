@@ -141,6 +141,9 @@ struct PlannerTests {
             ObservedNode(id: "n2", hostname: "n2", role: "worker", state: "down", availability: "active", gpus: ["GPU-2"]),
         ])
         #expect(throws: PlanningError.self) { try SwarmPlanner.plan(desired: d, observed: observed) }
+        // Offline, the nodes are not known: the check is left to apply time.
+        let offline = try SwarmPlanner.plan(desired: d, observed: .empty, options: .init(offline: true))
+        #expect(offline.deferred == ["whether the swarm's nodes advertise the generic resources (GPUs) the services reserve"])
         var two = d
         two.services[0].spec.mode = .replicated(2)
         let plan = try SwarmPlanner.plan(desired: two, observed: observed)
