@@ -62,11 +62,14 @@ let package = Package(
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
             ]
         ),
+        // The Swarm target: Compose → service specs, the Swarm observer, planner and executor.
+        .target(
+            name: "ReconcileSwarm", dependencies: ["ReconcileCore", "DockerEngine"], exclude: ["README.md"]),
         // Argument parsing, views and exit codes.
         .target(
             name: "ReconcileCommands",
             dependencies: [
-                "ReconcileCore", "ReconcileManifest", "DockerEngine", "ReconcileRuntime", "ReconcileController",
+                "ReconcileCore", "ReconcileManifest", "DockerEngine", "ReconcileRuntime", "ReconcileController", "ReconcileSwarm",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -89,7 +92,21 @@ let package = Package(
         // Fakes and fixtures shared by tests: the in-memory host, the fake engine.
         .target(
             name: "ReconcileTestSupport",
-            dependencies: ["ReconcileCore", "DockerEngine", .product(name: "NIOCore", package: "swift-nio")]
+            dependencies: [
+                "ReconcileCore", "DockerEngine", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
+        // The Swarm target against the fake swarm: conversion, planner, executor. No daemon.
+        .testTarget(
+            name: "ReconcileSwarmTests",
+            dependencies: ["ReconcileSwarm", "ReconcileCore", "ReconcileManifest", "DockerEngine", "ReconcileTestSupport"]
+        ),
+        // The Swarm target against a real swarm (scripts/swarm-cluster): run by scripts/test
+        // with DOCKER_HOST at the private swarm's manager.
+        .testTarget(
+            name: "SwarmIntegrationTests",
+            dependencies: ["ReconcileSwarm", "ReconcileCore", "ReconcileManifest", "DockerEngine", "ReconcileCommands"]
         ),
         .testTarget(name: "ReconcileCoreTests", dependencies: ["ReconcileCore", "ReconcileTestSupport"]),
         .testTarget(name: "ReconcileManifestTests", dependencies: ["ReconcileManifest", "ReconcileCore"]),

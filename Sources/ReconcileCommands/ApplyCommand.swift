@@ -44,6 +44,7 @@ struct ApplyCommand: AsyncParsableCommand {
 
     @OptionGroup var rollout: RolloutOptions
     @OptionGroup var validation: ValidationFlags
+    @OptionGroup var target: TargetOptions
 
     func validate() throws {
         if planFile != nil {
@@ -59,6 +60,12 @@ struct ApplyCommand: AsyncParsableCommand {
         let trap = SignalTrap()
         do {
             let ok: Bool
+            if planFile == nil, target.isSwarm(manifest) {
+                let code = try await SwarmCommands.apply(
+                    manifest: manifest, engine: engine, format: output.output, prune: prune, yes: rollout.yes, timeout: timeoutSeconds)
+                if code != 0 { throw ExitCode(code) }
+                return
+            }
             if let planFile {
                 let saved = try SavedPlanFile.read(planFile)
                 let (loaded, project) = try saved.loadManifest()

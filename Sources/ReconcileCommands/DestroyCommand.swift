@@ -21,6 +21,7 @@ struct DestroyCommand: AsyncParsableCommand {
     @OptionGroup var manifest: ManifestOptions
     @OptionGroup var engine: EngineOptions
     @OptionGroup var output: OutputOptions
+    @OptionGroup var target: TargetOptions
 
     @Flag(help: "Also remove the project's volumes and their data.")
     var volumes = false
@@ -33,6 +34,7 @@ struct DestroyCommand: AsyncParsableCommand {
 
     func run() async throws {
         do {
+            if target.isSwarm(manifest) { return try await SwarmCommands.destroy(manifest: manifest, engine: engine, format: output.output) }
             let loaded = try manifest.load()
             let project = loaded.project
             if output.output == .text { Console.diagnostics(loaded.warnings) }

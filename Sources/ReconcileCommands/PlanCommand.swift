@@ -24,6 +24,7 @@ struct PlanCommand: AsyncParsableCommand {
     var output: PlanOutputFormat = .text
     @OptionGroup var engine: EngineOptions
     @OptionGroup var gpuOptions: GPUOptions
+    @OptionGroup var target: TargetOptions
 
     @Flag(help: "Exit 2 when changes are pending, 0 when there are none, 1 on error.")
     var detailedExitcode = false
@@ -46,6 +47,7 @@ struct PlanCommand: AsyncParsableCommand {
 
     func run() async throws {
         do {
+            if target.isSwarm(manifest) { return try await SwarmCommands.plan(self) }
             let (loaded, project, observed) = try await loadAndObserve()
             let result = try plan(desired: project, observed: observed, options: PlanOptions(prune: prune, offline: offline))
             if let out {

@@ -26,11 +26,18 @@ struct RollbackCommand: AsyncParsableCommand {
 
     @OptionGroup var rollout: RolloutOptions
     @OptionGroup var validation: ValidationFlags
+    @OptionGroup var target: TargetOptions
 
     func run() async throws {
         let timeoutSeconds = try rollout.timeoutSeconds()
         let trap = SignalTrap()
         do {
+            if target.isSwarm(manifest) {
+                let code = try await SwarmCommands.rollback(
+                    manifest: manifest, engine: engine, format: output.output, revision: revision, yes: rollout.yes, timeout: timeoutSeconds)
+                if code != 0 { throw ExitCode(code) }
+                return
+            }
             // The manifest at hand supplies the project name and the secret values.
             let atHand = manifest.files.isEmpty ? try? manifest.load().project : try manifest.load().project
             guard let name = manifest.project ?? atHand?.name else {

@@ -18,9 +18,11 @@ struct StatusCommand: AsyncParsableCommand {
     @OptionGroup var engine: EngineOptions
     @OptionGroup var output: OutputOptions
     @OptionGroup var gpuOptions: GPUOptions
+    @OptionGroup var target: TargetOptions
 
     func run() async throws {
         do {
+            if target.isSwarm(manifest) { return try await SwarmCommands.status(manifest: manifest, engine: engine, format: output.output) }
             let loaded = try manifest.load()
             let project = gpuOptions.apply(to: loaded.project)
             let observed = try await withEngine(engine) { client in try await Observer(client: client).observe(project: project) }

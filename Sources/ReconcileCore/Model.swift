@@ -41,11 +41,22 @@ public struct ProjectExtensions: Sendable, Equatable, Codable {
     public var gpus: [GPUDevice]?
     /// How many revisions of history to keep (`x-reconcile.history_limit`, default 20).
     public var historyLimit: Int?
+    /// Where the project runs (`x-reconcile.target`); nil is one host. `--target` overrides it.
+    public var target: DeployTarget?
 
-    public init(gpus: [GPUDevice]? = nil, historyLimit: Int? = nil) {
+    public init(gpus: [GPUDevice]? = nil, historyLimit: Int? = nil, target: DeployTarget? = nil) {
         self.gpus = gpus
         self.historyLimit = historyLimit
+        self.target = target
     }
+}
+
+/// The engine a project is deployed to.
+public enum DeployTarget: String, Sendable, Equatable, Codable, CaseIterable {
+    /// Containers on one Docker engine.
+    case host
+    /// Services of the Docker Swarm the engine manages.
+    case swarm
 }
 
 /// One GPU the host offers.
@@ -132,6 +143,9 @@ public struct Service: Sendable, Equatable, Codable {
     public var options: ContainerOptions?
     /// `build:`, resolved; nil for a service that runs an image as it is.
     public var build: BuildSpec?
+    /// `deploy` keys only a swarm honours; nil when the manifest sets none or is not
+    /// loaded for a swarm (the single-host target refuses them).
+    public var swarm: SwarmDeploy?
 
     public init(
         name: String, image: String, command: [String]? = nil, entrypoint: [String]? = nil,
@@ -521,5 +535,43 @@ public struct Volume: Sendable, Equatable, Codable {
         self.driver = driver
         self.driverOpts = driverOpts
         self.labels = labels
+    }
+}
+
+/// The `deploy` keys of a service that only a Docker Swarm honours.
+public struct SwarmDeploy: Sendable, Equatable, Codable {
+    /// `mode: global`: one task per node instead of `replicas`.
+    public var global: Bool
+    /// `placement.constraints`, e.g. "node.role==worker".
+    public var constraints: [String]
+    /// `placement.preferences[].spread`, e.g. "node.labels.zone".
+    public var spreads: [String]
+    /// `placement.max_replicas_per_node`.
+    public var maxReplicasPerNode: Int?
+    /// `endpoint_mode`: vip or dnsrr.
+    public var endpointMode: String?
+    /// `deploy.labels`: labels of the service itself (not its containers).
+    public var labels: [String: String]
+    /// `resources.reservations.cpus`.
+    public var reservedCPUs: Double?
+    /// `resources.reservations.memory` in bytes.
+    public var reservedMemoryBytes: Int64?
+    /// `resources.reservations.generic_resources` of the discrete kind: kind → count per task.
+    public var genericResources: [String: Int64]
+
+    public init(
+        global: Bool = false, constraints: [String] = [], spreads: [String] = [], maxReplicasPerNode: Int? = nil,
+        endpointMode: String? = nil, labels: [String: String] = [:], reservedCPUs: Double? = nil,
+        reservedMemoryBytes: Int64? = nil, genericResources: [String: Int64] = [:]
+    ) {
+        self.global = global
+        self.constraints = constraints
+        self.spreads = spreads
+        self.maxReplicasPerNode = maxReplicasPerNode
+        self.endpointMode = endpointMode
+        self.labels = labels
+        self.reservedCPUs = reservedCPUs
+        self.reservedMemoryBytes = reservedMemoryBytes
+        self.genericResources = genericResources
     }
 }

@@ -13,6 +13,9 @@ public struct Plan: Sendable, Equatable, Codable {
     public var deferred: [String]
     /// How each service with recreates is rolled out: batch, gate, failure action.
     public var rollouts: [ServiceRollout]
+    /// The engine the plan is for: nil for one host, "swarm" for services of a Docker Swarm
+    /// (whose steps are one per service, and `unchanged` counts services).
+    public var target: String?
 
     public init(
         project: String, steps: [PlanStep] = [], warnings: [String] = [], unchanged: Int = 0, deferred: [String] = [],
@@ -52,11 +55,12 @@ public struct Plan: Sendable, Equatable, Codable {
         public var unchanged = 0
     }
 
-    enum CodingKeys: String, CodingKey { case project, steps, rollouts, warnings, deferred, summary }
+    enum CodingKeys: String, CodingKey { case project, target, steps, rollouts, warnings, deferred, summary }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         project = try container.decode(String.self, forKey: .project)
+        target = try container.decodeIfPresent(String.self, forKey: .target)
         steps = try container.decode([PlanStep].self, forKey: .steps)
         warnings = try container.decodeIfPresent([String].self, forKey: .warnings) ?? []
         deferred = try container.decodeIfPresent([String].self, forKey: .deferred) ?? []
@@ -67,6 +71,7 @@ public struct Plan: Sendable, Equatable, Codable {
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(project, forKey: .project)
+        try container.encodeIfPresent(target, forKey: .target)
         try container.encode(steps, forKey: .steps)
         if !rollouts.isEmpty { try container.encode(rollouts, forKey: .rollouts) }
         try container.encode(warnings, forKey: .warnings)
@@ -88,14 +93,18 @@ public enum PlanAction: String, Sendable, Equatable, Codable, CaseIterable {
     case removeVolume = "remove-volume"
     /// Build a service's image from its context (resource `image:<service>`).
     case build
+    /// Swarm target: replace a service's spec; the swarm rolls its tasks.
+    case update
+    /// Swarm target: change only a service's replica count.
+    case scale
 
     public enum Kind: Sendable { case create, update, recreate, remove }
 
     public var kind: Kind {
         switch self {
         case .create, .createNetwork, .createVolume, .build: return .create
-        case .start: return .update
-        case .recreate: return .recreate
+        case .start, .scale: return .update
+        case .recreate, .update: return .recreate
         case .remove, .removeNetwork, .removeVolume: return .remove
         }
     }

@@ -88,6 +88,7 @@ public enum PlanText {
     /// "Plan: 3 to create, 1 to recreate, 0 to remove." or "No changes. …".
     public static func summaryLine(_ plan: Plan) -> String {
         let summary = plan.summary
+        if plan.target == "swarm" { return swarmSummaryLine(plan) }
         if plan.steps.isEmpty {
             let noun = summary.unchanged == 1 ? "replica" : "replicas"
             return "No changes. \(summary.unchanged) \(noun) up to date."
@@ -96,6 +97,21 @@ public enum PlanText {
         if summary.update > 0 { parts.append("\(summary.update) to start") }
         parts.append("\(summary.recreate) to recreate")
         parts.append("\(summary.remove) to remove")
+        return "Plan: " + parts.joined(separator: ", ") + "."
+    }
+
+    /// "Plan: 1 to create, 1 to update, 1 to scale, 0 to remove." for a Swarm plan, whose
+    /// steps are one per service and whose unchanged count is of services.
+    private static func swarmSummaryLine(_ plan: Plan) -> String {
+        if plan.steps.isEmpty {
+            return "No changes. \(plan.unchanged) service\(plan.unchanged == 1 ? "" : "s") up to date."
+        }
+        let count = { (actions: Set<PlanAction>) in plan.steps.filter { actions.contains($0.action) }.count }
+        var parts = ["\(count([.create, .createNetwork, .createVolume])) to create"]
+        parts.append("\(count([.update])) to update")
+        let scale = count([.scale])
+        if scale > 0 { parts.append("\(scale) to scale") }
+        parts.append("\(count([.remove, .removeNetwork])) to remove")
         return "Plan: " + parts.joined(separator: ", ") + "."
     }
 

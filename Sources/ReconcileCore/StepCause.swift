@@ -24,6 +24,18 @@ public enum StepCause: Sendable, Equatable, Codable {
     case serviceRemoved(service: String)
     /// A `build:` service's image is built.
     case build(BuildCause)
+    /// Swarm target: the service's spec differs from the manifest in these fields (manifest
+    /// spelling), and the swarm rolls its tasks as `rolling` says.
+    case serviceSpecChanged(fields: [String], rolling: SwarmRolling)
+    /// Swarm target: only the replica count differs.
+    case scale(from: Int, to: Int)
+    /// Swarm target: the service's last update is not settled (paused, rolled back): the
+    /// spec is sent again to resume it.
+    case updateNotSettled(state: String)
+    /// Swarm target: a secret or config the manifest grants does not exist in the swarm.
+    case swarmObjectMissing(kind: String, name: String)
+    /// Swarm target: a secret or config of the project that nothing in the manifest uses.
+    case swarmObjectUnused(kind: String)
     /// `reconcile destroy`: the project's objects are removed.
     case destroy(Destroyed)
 
@@ -109,6 +121,12 @@ public enum StepCause: Sendable, Equatable, Codable {
         case .build(.contextChanged(let files)): return "context changed (\(Planner.list(files)))"
         case .build(.optionsChanged): return "build options changed"
         case .build(.imageMissing(let tag)): return "image \(tag) is not on the host"
+        case .serviceSpecChanged(let fields, let rolling):
+            return "\(Planner.list(fields)) changed (\(rolling.text))"
+        case .scale(let from, let to): return "replicas \(from) → \(to)"
+        case .updateNotSettled(let state): return "the last update is \(state); the spec is sent again"
+        case .swarmObjectMissing(let kind, let name): return "\(kind) \(name) does not exist"
+        case .swarmObjectUnused(let kind): return "\(kind) is no longer in the manifest"
         case .destroy(.container), .destroy(.network): return "the project is destroyed"
         case .destroy(.volumeData): return "the project is destroyed with --volumes: the volume's data is deleted"
         }
@@ -222,5 +240,27 @@ public enum RolloutBlocker: Sendable, Equatable, Codable {
         case .sharedNetworkStack(let mode):
             return "it shares a network stack (network_mode: \(mode)), where the old and new container would bind the same ports"
         }
+    }
+}
+
+/// How a Swarm service update rolls its tasks: what the swarm does natively with the
+/// service's `update_config`.
+public struct SwarmRolling: Sendable, Equatable, Codable {
+    /// Tasks replaced at once; 0 means all at once.
+    public var parallelism: Int
+    /// `start-first` or `stop-first`.
+    public var order: String
+    /// `pause`, `rollback` or `continue`.
+    public var failureAction: String
+
+    public init(parallelism: Int, order: String, failureAction: String) {
+        self.parallelism = parallelism
+        self.order = order
+        self.failureAction = failureAction
+    }
+
+    /// "rolling: parallelism 2, start-first, on failure rollback".
+    public var text: String {
+        "rolling: parallelism \(parallelism == 0 ? "all" : String(parallelism)), \(order), on failure \(failureAction)"
     }
 }

@@ -5,15 +5,20 @@ import ReconcileValidation
 extension ServiceParser {
     func deploy(_ node: MNode, _ path: String, service: inout Service, result: inout ParsedService, replicas: inout Int?) {
         guard let entries = reader.map(node, path) else { return }
-        reader.checkKeys(
-            entries, path,
-            supported: ["mode", "replicas", "resources", "update_config", "rollback_config", "restart_policy", "labels"],
-            unsupported: [
-                "placement": "reconcile runs on one host; GPU placement is `x-reconcile.gpu_placement`",
-                "endpoint_mode": "reconcile runs on one host",
-            ])
-        if let mode = node["mode"], let text = reader.choice(mode, "\(path).mode", ["replicated", "global"]), text == "global" {
-            sink.error(mode.pos, "\(path).mode", "`mode: global` is not supported: reconcile runs on one host", hint: "use `replicas: 1`")
+        for entry in entries { sink.keyPositions["\(path).\(entry.key)"] = entry.keyPos }
+        if context.swarm {
+            swarmDeploy(node, entries, path, service: &service)
+        } else {
+            reader.checkKeys(
+                entries, path,
+                supported: ["mode", "replicas", "resources", "update_config", "rollback_config", "restart_policy", "labels"],
+                unsupported: [
+                    "placement": "reconcile runs on one host; GPU placement is `x-reconcile.gpu_placement` (on a swarm, with `--target swarm`, placement is honoured)",
+                    "endpoint_mode": "reconcile runs on one host (on a swarm, with `--target swarm`, it is honoured)",
+                ])
+            if let mode = node["mode"], let text = reader.choice(mode, "\(path).mode", ["replicated", "global"]), text == "global" {
+                sink.error(mode.pos, "\(path).mode", "`mode: global` is not supported: reconcile runs on one host", hint: "use `replicas: 1`, or deploy to a swarm with `--target swarm`")
+            }
         }
         if let n = node["replicas"], let count = reader.int(n, "\(path).replicas") {
             if count < 0 {
@@ -23,7 +28,7 @@ extension ServiceParser {
                 result.replicasPos = n.pos
             }
         }
-        if let labels = entries.last(where: { $0.key == "labels" }) {
+        if !context.swarm, let labels = entries.last(where: { $0.key == "labels" }) {
             _ = reader.stringMap(labels.value, "\(path).labels")
             sink.warning(labels.keyPos, "\(path).labels", "`deploy.labels` label Swarm services and are ignored", hint: "use the service's `labels` for container labels")
         }
@@ -49,9 +54,13 @@ extension ServiceParser {
             if let n = limits["pids"] { service.limits.pids = reader.int(n, "\(path).limits.pids", min: -1) }
         }
         if let reservations = node["reservations"], let sub = reader.map(reservations, "\(path).reservations") {
-            reader.checkKeys(
-                sub, "\(path).reservations", supported: ["devices"],
-                unsupported: ["cpus": "", "memory": "", "generic_resources": "for GPUs use `devices`"])
+            if context.swarm {
+                swarmReservations(reservations, sub, "\(path).reservations", service: &service)
+            } else {
+                reader.checkKeys(
+                    sub, "\(path).reservations", supported: ["devices"],
+                    unsupported: ["cpus": "", "memory": "", "generic_resources": "for GPUs use `devices` (on a swarm, with `--target swarm`, generic resources are honoured)"])
+            }
             if let devices = reservations["devices"] {
                 let devicesPath = "\(path).reservations.devices"
                 if let items = devices.items {
@@ -66,6 +75,70 @@ extension ServiceParser {
                 }
             }
         }
+    }
+
+    /// `deploy` for a swarm: the single-host keys plus `mode: global`, `placement`,
+    /// `endpoint_mode` and `labels` (of the service).
+    private func swarmDeploy(_ node: MNode, _ entries: [MEntry], _ path: String, service: inout Service) {
+        reader.checkKeys(
+            entries, path,
+            supported: [
+                "mode", "replicas", "resources", "update_config", "rollback_config", "restart_policy", "labels", "placement",
+                "endpoint_mode",
+            ])
+        var swarm = service.swarm ?? SwarmDeploy()
+        if let mode = node["mode"], let text = reader.choice(mode, "\(path).mode", ["replicated", "global"]) {
+            swarm.global = text == "global"
+            if swarm.global, let replicas = node["replicas"] {
+                sink.error(replicas.pos, "\(path).replicas", "`replicas` has no meaning with `mode: global` (one task per node)", hint: "remove one of them")
+            }
+        }
+        if let n = node["endpoint_mode"] { swarm.endpointMode = reader.choice(n, "\(path).endpoint_mode", ["vip", "dnsrr"]) }
+        if let n = node["labels"] { swarm.labels = reader.stringMap(n, "\(path).labels") ?? [:] }
+        if let placement = node["placement"], let sub = reader.map(placement, "\(path).placement") {
+            reader.checkKeys(sub, "\(path).placement", supported: ["constraints", "preferences", "max_replicas_per_node"])
+            if let n = placement["constraints"] { swarm.constraints = reader.stringList(n, "\(path).placement.constraints") ?? [] }
+            if let n = placement["max_replicas_per_node"] { swarm.maxReplicasPerNode = reader.int(n, "\(path).placement.max_replicas_per_node", min: 0) }
+            if let n = placement["preferences"], let items = n.items {
+                for (index, item) in items.enumerated() {
+                    let itemPath = "\(path).placement.preferences[\(index)]"
+                    guard let itemEntries = reader.map(item, itemPath) else { continue }
+                    reader.checkKeys(itemEntries, itemPath, supported: ["spread"])
+                    if let spread = item["spread"], let text = reader.string(spread, "\(itemPath).spread") { swarm.spreads.append(text) }
+                }
+            }
+        }
+        service.swarm = swarm
+    }
+
+    /// `resources.reservations` for a swarm: CPUs and memory the scheduler reserves, and
+    /// generic resources (`{discrete_resource_spec: {kind: NVIDIA-GPU, value: 1}}`).
+    private func swarmReservations(_ node: MNode, _ entries: [MEntry], _ path: String, service: inout Service) {
+        reader.checkKeys(entries, path, supported: ["devices", "cpus", "memory", "generic_resources"])
+        var swarm = service.swarm ?? SwarmDeploy()
+        if let n = node["cpus"] { swarm.reservedCPUs = reader.double(n, "\(path).cpus", min: 0) }
+        if let n = node["memory"] { swarm.reservedMemoryBytes = reader.bytes(n, "\(path).memory") }
+        if let n = node["generic_resources"] {
+            if let items = n.items {
+                for (index, item) in items.enumerated() {
+                    let itemPath = "\(path).generic_resources[\(index)]"
+                    guard let itemEntries = reader.map(item, itemPath) else { continue }
+                    reader.checkKeys(itemEntries, itemPath, supported: ["discrete_resource_spec"])
+                    guard let spec = item["discrete_resource_spec"], let specEntries = reader.map(spec, "\(itemPath).discrete_resource_spec") else { continue }
+                    reader.checkKeys(specEntries, "\(itemPath).discrete_resource_spec", supported: ["kind", "value"])
+                    guard let kind = spec["kind"].flatMap({ reader.string($0, "\(itemPath).discrete_resource_spec.kind") }),
+                        let value = spec["value"].flatMap({ reader.int($0, "\(itemPath).discrete_resource_spec.value", min: 1) })
+                    else {
+                        sink.error(spec.pos, "\(itemPath).discrete_resource_spec", "needs `kind` and `value`", hint: "e.g. {kind: NVIDIA-GPU, value: 1}")
+                        continue
+                    }
+                    swarm.genericResources[kind, default: 0] += Int64(value)
+                }
+            } else if !n.isNull {
+                sink.error(n.pos, "\(path).generic_resources", "expected a list, got \(n.kindDescription)")
+            }
+        }
+        service.swarm = swarm
     }
 
     /// One `devices` entry (or one `gpus` list entry, where capabilities default to gpu).

@@ -67,6 +67,9 @@ struct Position: Sendable, Equatable, Hashable {
 /// Collects diagnostics during one load; one instance per load, never shared between threads.
 final class DiagnosticSink {
     private(set) var diagnostics: [Diagnostic] = []
+    /// Where each service key and `deploy` key was written ("services.api.depends_on"), for
+    /// checks made after the load (a target's conversion) to point at.
+    var keyPositions: [String: Position] = [:]
 
     func error(_ pos: Position, _ keyPath: String, _ message: String, hint: String? = nil) {
         add(.error, pos, keyPath, message, hint)

@@ -10,6 +10,9 @@ public struct LoadedManifest: Sendable {
     /// sha256 hex of the merged, interpolated manifest (map keys sorted), and of the
     /// `env_file` files its services read.
     public var digest: String
+    /// Where each service key and `deploy` key was written, by key path
+    /// ("services.api.depends_on", "services.api.deploy.placement").
+    public var positions: [String: ManifestPosition] = [:]
     /// Absolute paths of the other files the project was read from: `.env` beside the first
     /// manifest and every `env_file`, for whoever watches the manifest for edits.
     public var inputs: [String]
@@ -30,6 +33,10 @@ public struct ManifestLoader: Sendable {
     public var projectName: String?
     /// Relative manifest paths are taken from here (default: the process's current directory).
     public var workingDirectory: String?
+    /// The engine the project is loaded for (`--target`); nil reads `x-reconcile.target`.
+    /// Keys only a swarm honours (`deploy.mode: global`, `placement`, `generic_resources`…)
+    /// are accepted for `.swarm` and refused otherwise.
+    public var target: DeployTarget?
 
     public init(
         environment: [String: String], profiles: [String] = [], projectName: String? = nil,
@@ -183,7 +190,7 @@ public struct ManifestLoader: Sendable {
         let defaultName = (projectDirectory as NSString).lastPathComponent
         let parser = ProjectParser(
             reader: Reader(sink: sink), environment: env, projectDirectory: projectDirectory, profiles: profiles,
-            projectNameOverride: projectName, defaultName: defaultName)
+            projectNameOverride: projectName, defaultName: defaultName, target: target)
         guard let project = parser.parse(root) else { return nil }
         // The content of secret and config files is not in the tree: their digests are.
         let fileObjects = ((project.secrets ?? []) + (project.configs ?? [])).filter { $0.source == .file }
@@ -192,6 +199,40 @@ public struct ManifestLoader: Sendable {
         let digest = ManifestInputs.digest(canonical: canonical, envFiles: envFiles)
         // Everything read besides the files given, for the controller to watch.
         let inputs = [projectDirectory + "/.env"] + envFiles + composer.readFiles + fileObjects.compactMap(\.reference)
-        return LoadedManifest(project: project, warnings: [], files: displayNames, digest: digest, inputs: inputs)
+        var loaded = LoadedManifest(project: project, warnings: [], files: displayNames, digest: digest, inputs: inputs)
+        loaded.positions = sink.keyPositions.mapValues { ManifestPosition(file: $0.file, line: $0.line, column: $0.column) }
+        return loaded
+    }
+}
+
+/// A place in a manifest file.
+public struct ManifestPosition: Sendable, Equatable {
+    public var file: String
+    public var line: Int
+    public var column: Int
+
+    public init(file: String, line: Int, column: Int) {
+        self.file = file
+        self.line = line
+        self.column = column
+    }
+}
+
+extension LoadedManifest {
+    /// The position of `keyPath`, or of the nearest key above it that has one
+    /// ("services.api.ports[0]" → "services.api.ports" → "services.api").
+    public func position(of keyPath: String) -> ManifestPosition? {
+        var path = keyPath
+        while !path.isEmpty {
+            if let found = positions[path] { return found }
+            if path.hasSuffix("]"), let bracket = path.lastIndex(of: "[") {
+                path = String(path[..<bracket])
+            } else if let dot = path.lastIndex(of: ".") {
+                path = String(path[..<dot])
+            } else {
+                break
+            }
+        }
+        return nil
     }
 }

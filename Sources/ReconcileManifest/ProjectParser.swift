@@ -9,6 +9,8 @@ struct ProjectParser {
     let profiles: [String]
     let projectNameOverride: String?
     let defaultName: String
+    /// `--target`; nil reads `x-reconcile.target`.
+    var target: DeployTarget? = nil
     var sink: DiagnosticSink { reader.sink }
 
     static let topLevelKeys = ["name", "services", "volumes", "networks", "version", "secrets", "configs", "x-reconcile"]
@@ -55,7 +57,7 @@ struct ProjectParser {
         allNames = serviceEntries.map(\.key)
         let context = ServiceContext(
             projectDirectory: projectDirectory, environment: environment, declaredVolumes: Set(volumes.map(\.key)),
-            declaredNetworks: Set(networks.map(\.key)))
+            declaredNetworks: Set(networks.map(\.key)), swarm: (target ?? extensions.target) == .swarm)
         let serviceParser = ServiceParser(reader: reader, context: context)
         for entry in serviceEntries {
             if !ServiceParser.isValidName(entry.key) {
@@ -85,7 +87,7 @@ struct ProjectParser {
         }
         checkCycles(kept)
         checkReferences(kept, all: allNames, active: activeNames)
-        checkPorts(kept)
+        checkPorts(kept, swarm: (target ?? extensions.target) == .swarm)
         checkGPUs(kept, inventory: extensions.gpus)
         checkFileObjects(secrets, .secret, used: kept.map(\.service))
         checkFileObjects(configs, .config, used: kept.map(\.service))
@@ -241,8 +243,11 @@ struct ProjectParser {
     private func projectExtensions(_ node: MNode, _ path: String) -> ProjectExtensions {
         var ext = ProjectExtensions()
         guard let entries = reader.map(node, path) else { return ext }
-        reader.checkKeys(entries, path, supported: ["gpus", "history_limit"], extensions: false)
+        reader.checkKeys(entries, path, supported: ["gpus", "history_limit", "target"], extensions: false)
         if let n = node["history_limit"] { ext.historyLimit = reader.int(n, "\(path).history_limit", min: 1) }
+        if let n = node["target"], let text = reader.choice(n, "\(path).target", DeployTarget.allCases.map(\.rawValue)) {
+            ext.target = DeployTarget(rawValue: text)
+        }
         if let n = node["gpus"] {
             guard let items = n.items else {
                 sink.error(n.pos, "\(path).gpus", "expected a list of GPU ids or of maps {id, uuid, memory}, got \(n.kindDescription)")
@@ -327,7 +332,8 @@ struct ProjectParser {
         }
     }
 
-    private func checkPorts(_ services: [ParsedService]) {
+    /// `swarm`: the routing mesh publishes one port for every task of a service.
+    private func checkPorts(_ services: [ParsedService], swarm: Bool) {
         struct Claim { var service: String; var mapping: PortMapping; var pos: Position }
         var claims: [Claim] = []
         for parsed in services.sorted(by: { $0.service.name < $1.service.name }) {
@@ -344,7 +350,7 @@ struct ProjectParser {
                         sink.error(pos, path, "the host port range \(range.lowerBound)-\(range.upperBound) has \(range.count) ports for \(most) replicas",
                                    hint: "widen the range to at least \(most) ports, or run fewer replicas")
                     }
-                } else if most > 1 {
+                } else if most > 1, !swarm {
                     sink.error(pos, path, "host port \(published) is published by a service with \(most) replicas; only one container can bind it",
                                hint: "leave the host port out (e.g. `\"\(mapping.target)\"`) so the engine picks one per replica, or use one replica")
                 }

@@ -7,6 +7,8 @@ struct ServiceContext {
     var environment: [String: String]
     var declaredVolumes: Set<String>
     var declaredNetworks: Set<String>
+    /// Loaded for a swarm: the keys only Swarm honours are accepted.
+    var swarm = false
 }
 
 /// A parsed service plus the positions cross-service checks report against.
@@ -51,6 +53,8 @@ struct ServiceParser {
             refused: ServiceOptionKeys.refused)
         func value(_ key: String) -> MNode? { entries.last { $0.key == key }?.value }
         func at(_ key: String) -> String { "\(path).\(key)" }
+        sink.keyPositions[path] = namePos
+        for entry in entries { sink.keyPositions[at(entry.key)] = entry.keyPos }
 
         var result = ParsedService(
             service: Service(name: name, image: ""), namePos: namePos, portPositions: [], dependencyPositions: [:],
@@ -210,6 +214,7 @@ struct ServiceParser {
         result.service.options = service.options
         checkOptionsAgainstReplicas(entries, path, service: result.service)
         result.service.build = service.build
+        result.service.swarm = service.swarm
         return result
     }
 

@@ -189,6 +189,9 @@ public struct Executor: Sendable {
         case .create: try await createReplica(step)
         case .recreate: try await rollouts.recreate(step, executor: self)
         case .build: try await buildImage(step)
+        case .update, .scale:
+            // Swarm steps: the single-host planner never plans them.
+            throw ExecutorRefusal("\(step.action.rawValue) is a step of a Swarm plan; apply it with --target swarm")
         }
     }
 
@@ -461,4 +464,10 @@ actor Slots {
             waiters.removeFirst().resume()
         }
     }
+}
+
+/// A step this executor does not carry out.
+struct ExecutorRefusal: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
 }

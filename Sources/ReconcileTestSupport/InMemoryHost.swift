@@ -60,6 +60,9 @@ public struct InMemoryHost: Sendable {
                     if port.hostRange != nil { bound.published = ranged.popFirst() }
                     return bound
                 }
+            case .update, .scale:
+                // Swarm steps; this host runs containers only.
+                continue
             }
         }
     }

@@ -40,6 +40,8 @@ struct ImpliedCallsTests {
             }
             return ["stopContainer \(old)", "removeContainer \(old)"]
         case .create: return createAndStart("new:\(step.containerName ?? "")")
+        // Swarm steps: the single-host executor refuses them without an engine call.
+        case .update, .scale: return []
         case .recreate:
             switch step.strategy ?? .stopFirst {
             case .stopFirst:
