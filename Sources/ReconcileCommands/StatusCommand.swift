@@ -72,12 +72,12 @@ struct StatusReport: Encodable {
         let names = Set(project.services.map(\.name)).union(byService.keys)
         for name in names.sorted() {
             let service = project.service(named: name)
-            let hash = service.map { ReplicaConfig(service: $0, project: project).hash() }
+            let hash = service.map { ReplicaConfig(service: $0, project: project).hash(key: project.hashKey) }
             // A GPU replica's hash covers its placement: compare it on the GPUs it holds.
             let placed = { (c: ObservedContainer) -> String? in
                 service.flatMap { s in
                     s.devices.contains(where: \.isGPU)
-                        ? ReplicaConfig(service: s, project: project, devices: s.devices(placedOn: c.gpuDeviceIDs)).hash() : nil
+                        ? ReplicaConfig(service: s, project: project, devices: s.devices(placedOn: c.gpuDeviceIDs)).hash(key: project.hashKey) : nil
                 }
             }
             let containers = (byService[name] ?? []).sorted { ($0.replica ?? 0, $0.name) < ($1.replica ?? 0, $1.name) }

@@ -249,7 +249,7 @@ struct Planner {
     private mutating func planService(_ service: Service, observed containers: [ObservedContainer]) {
         let gpu = gpuServices[service.name]
         let config = ReplicaConfig(service: service, project: desired)
-        let hash = config.hash()
+        let hash = config.hash(key: desired.hashKey)
         let wantedImageID = service.pinnedImageID ?? observed.images[service.image]
         var dependencies = dependencySteps(of: service).sorted()
         if let build = planBuild(service) { dependencies.append(build) }

@@ -24,7 +24,7 @@ extension Planner {
         for service in services {
             guard let ask = GPUPlacement.ask(for: service) else { continue }
             let wantedImageID = service.pinnedImageID ?? observed.images[service.image]
-            let declared = ReplicaConfig(service: service, project: desired).hash()
+            let declared = ReplicaConfig(service: service, project: desired).hash(key: desired.hashKey)
             var hashes: [[String]: String] = [:]
             let project = desired
             // Current: matches the manifest on the GPUs it holds (placement may still move it),
@@ -33,7 +33,7 @@ extension Planner {
                 if let wantedImageID, !container.imageID.isEmpty, container.imageID != wantedImageID { return false }
                 if container.configHash == declared { return true }
                 let own = container.gpuDeviceIDs
-                let hash = hashes[own] ?? ReplicaConfig(service: service, project: project, devices: service.devices(placedOn: own)).hash()
+                let hash = hashes[own] ?? ReplicaConfig(service: service, project: project, devices: service.devices(placedOn: own)).hash(key: project.hashKey)
                 hashes[own] = hash
                 return container.configHash == hash
             }
@@ -130,7 +130,7 @@ extension Planner {
         let key = service.name + "\u{0}" + (gpus.map { "[" + $0.joined(separator: ",") } ?? "declared")
         if let cached = gpuConfigs[key] { return cached }
         let config = ReplicaConfig(service: service, project: desired, devices: service.devices(placedOn: gpus))
-        let value = (config.masked(secrets: service.secretEnv), config.hash())
+        let value = (config.masked(secrets: service.secretEnv), config.hash(key: desired.hashKey))
         gpuConfigs[key] = value
         return value
     }

@@ -9,6 +9,8 @@ struct ProjectParser {
     let profiles: [String]
     let projectNameOverride: String?
     let defaultName: String
+    /// Whether `build:` contexts are read and digested (not for a manifest checked from memory).
+    var resolveBuilds = true
     var sink: DiagnosticSink { reader.sink }
 
     static let topLevelKeys = ["name", "services", "volumes", "networks", "version", "secrets", "configs", "x-reconcile"]
@@ -72,7 +74,7 @@ struct ProjectParser {
             sink.warning(root["services"]?.pos ?? root.pos, "services", "the manifest declares no service")
         }
 
-        if let name {
+        if let name, resolveBuilds {
             let resolver = BuildResolver(sink: sink, project: name, cacheDirectory: BuildResolver.cacheDirectory(environment))
             for index in parsed.indices where isActive(parsed[index].service) { resolver.resolve(&parsed[index]) }
         }
@@ -241,7 +243,7 @@ struct ProjectParser {
     private func projectExtensions(_ node: MNode, _ path: String) -> ProjectExtensions {
         var ext = ProjectExtensions()
         guard let entries = reader.map(node, path) else { return ext }
-        reader.checkKeys(entries, path, supported: ["gpus", "history_limit"], extensions: false)
+        reader.checkKeys(entries, path, supported: ["gpus", "history_limit", "allow", "hash_key_file"], extensions: false)
         if let n = node["history_limit"] { ext.historyLimit = reader.int(n, "\(path).history_limit", min: 1) }
         if let n = node["gpus"] {
             guard let items = n.items else {

@@ -293,6 +293,9 @@ struct ControllerTests {
                       - "127.0.0.1::9464"
                     healthcheck:
                       disable: true
+                    x-reconcile:
+                      # It manages containers: the socket is what it is for.
+                      allow: [docker-socket]
                 """.write(toFile: fixture.manifestPath, atomically: true, encoding: .utf8)
             let boxFilter = DockerFilters.label(LabelKey.project, box)
             defer {

@@ -1,0 +1,9 @@
+import Foundation
+import DockerEngine
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzOne(_ start: UnsafeRawPointer?, _ count: Int) -> CInt {
+    let bytes = start.map { Array(UnsafeRawBufferPointer(start: $0, count: count)) } ?? []
+    EngineFuzzing.events(bytes)
+    return 0
+}
