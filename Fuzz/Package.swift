@@ -11,10 +11,10 @@ let targets: [(name: String, product: String)] = [
 let package = Package(
     name: "reconcile-fuzz",
     dependencies: [.package(name: "reconcile", path: "..")],
-    targets: targets.map { target in
+    targets: [.target(name: "CFuzzer")] + targets.map { target in
         .executableTarget(
             name: target.name,
-            dependencies: [.product(name: target.product, package: "reconcile")]
+            dependencies: ["CFuzzer", .product(name: target.product, package: "reconcile")]
         )
     }
 )

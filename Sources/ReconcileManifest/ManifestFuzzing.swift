@@ -7,8 +7,8 @@ import ReconcileCore
 /// memory.
 public enum ManifestFuzzing {
     /// A bug planted for `scripts/fuzz --planted`, to show the harness finds what it should:
-    /// with `RECONCILE_FUZZ_PLANTED=1`, a `.env` line `PLANTED=` with a value that starts
-    /// with `b` crashes.
+    /// with `RECONCILE_FUZZ_PLANTED=1`, a `.env` line `BUG=` with a value that starts with
+    /// `!` crashes.
     static let planted = ProcessInfo.processInfo.environment["RECONCILE_FUZZ_PLANTED"] == "1"
 
     /// The whole loader on one manifest held in memory, loaded from `workingDirectory`
@@ -26,8 +26,18 @@ public enum ManifestFuzzing {
     /// `.env` parsing.
     public static func dotEnv(_ data: [UInt8]) {
         let parsed = DotEnv.parse(String(decoding: data, as: UTF8.self))
-        if planted, parsed.entries.contains(where: { $0.key == "PLANTED" && $0.value?.hasPrefix("b") == true }) {
-            fatalError("the planted bug: PLANTED=b…")
+        if planted {
+            // Byte by byte, as a parser's own checks are: each match is new coverage to climb.
+            for entry in parsed.entries {
+                let key = Array(entry.key.utf8)
+                if key.count == 3, key[0] == UInt8(ascii: "B") {
+                    if key[1] == UInt8(ascii: "U") {
+                        if key[2] == UInt8(ascii: "G") {
+                            if entry.value?.utf8.first == UInt8(ascii: "!") { fatalError("the planted bug: BUG=!") }
+                        }
+                    }
+                }
+            }
         }
         for entry in parsed.entries { precondition(!entry.key.isEmpty && entry.line >= 1) }
     }

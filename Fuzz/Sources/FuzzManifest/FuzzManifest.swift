@@ -1,3 +1,4 @@
+import CFuzzer
 import Foundation
 import ReconcileManifest
 
@@ -9,8 +10,16 @@ let workingDirectory: String = {
 }()
 
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzOne(_ start: UnsafeRawPointer?, _ count: Int) -> CInt {
-    let bytes = start.map { Array(UnsafeRawBufferPointer(start: $0, count: count)) } ?? []
+public func fuzzOne(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
+    let bytes = start.map { Array(UnsafeBufferPointer(start: $0, count: count)) } ?? []
     ManifestFuzzing.manifest(bytes, workingDirectory: workingDirectory)
     return 0
+}
+
+/// The executable's entry point (SwiftPM points `main` at `<Module>_main`): libFuzzer's driver.
+@_cdecl("FuzzManifest_main")
+public func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    var count = argc
+    var arguments = argv
+    return LLVMFuzzerRunDriver(&count, &arguments) { data, size in fuzzOne(data, size) }
 }
