@@ -9,6 +9,9 @@ let package = Package(
         .executable(name: "reconcile-workload", targets: ["reconcile-workload"]),
         .executable(name: "reconcile-bundle", targets: ["reconcile-bundle"]),
         .library(name: "ReconcileCore", targets: ["ReconcileCore"]),
+        // For the fuzz targets of Fuzz/, which depend on this package by path.
+        .library(name: "ReconcileManifest", targets: ["ReconcileManifest"]),
+        .library(name: "DockerEngine", targets: ["DockerEngine"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

@@ -224,6 +224,7 @@ public final class DockerClient: Sendable {
             request.body = .bytes(body)
         }
         state.withLockedValue { $0.requestCount += 1 }
+        let cut = CrashHook.willSend(method, path)
 
         let response: HTTPClientResponse
         do {
@@ -237,6 +238,7 @@ public final class DockerClient: Sendable {
         } catch {
             throw transportError(error)
         }
+        CrashHook.answered(cut)
         guard response.status.code < 400 else {
             let bytes = try? await response.body.collect(upTo: 1024 * 1024)
             throw DockerError.status(

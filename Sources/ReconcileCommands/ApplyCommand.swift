@@ -101,7 +101,15 @@ struct ApplyCommand: AsyncParsableCommand {
         let options = PlanOptions(prune: prune, gateTimeout: timeout)
         // Without the lock first: a host that already matches is told so without taking it.
         let unlocked = try plan(desired: project, observed: try await observer.observe(project: project), options: options)
-        if unlocked.isEmpty { return try await reportNoChanges(unlocked, project, client: client, timeout: timeout) }
+        if unlocked.isEmpty {
+            // Nothing to change needs no lock; but a lock left by an apply that was killed (its
+            // holder gone from this host) is cleared on the way, so none outlives its holder.
+            if (try? await client.inspectVolume(EngineLock.volumeName(project: project.name))) != nil,
+               let stale = try? await EngineLock.acquire(client: client, project: project.name, purpose: "apply") {
+                await stale.release()
+            }
+            return try await reportNoChanges(unlocked, project, client: client, timeout: timeout)
+        }
 
         let lock = try await EngineLock.acquire(client: client, project: project.name, purpose: "apply")
         do {

@@ -13,6 +13,10 @@ struct CheckCommand: ParsableCommand {
     @OptionGroup var manifest: ManifestOptions
     @OptionGroup var output: OutputOptions
 
+    @Option(
+        help: "baseline (default): refuse settings that give a container the host unless x-reconcile.allow lists them; restricted: also warn on a root user, a writable root filesystem, ports on all addresses, kept capabilities and new privileges (docs/security.md).")
+    var policy: PolicyLevel = .baseline
+
     struct Report: Encodable {
         var valid: Bool
         var project: String?
@@ -21,7 +25,9 @@ struct CheckCommand: ParsableCommand {
     }
 
     func run() throws {
-        let (loaded, diagnostics) = manifest.loader().check(paths: try manifest.resolvedPaths())
+        var loader = manifest.loader()
+        loader.policy = policy
+        let (loaded, diagnostics) = loader.check(paths: try manifest.resolvedPaths())
         let valid = !diagnostics.contains { $0.severity == .error }
         switch output.output {
         case .json:
@@ -44,3 +50,5 @@ struct CheckCommand: ParsableCommand {
         if !valid { throw ExitCode.failure }
     }
 }
+
+extension PolicyLevel: ExpressibleByArgument {}

@@ -32,8 +32,9 @@ public struct BackoffPolicy: Sendable, Equatable {
     public static let replica = BackoffPolicy(initial: 1, cap: 300)
     /// A pass that failed (engine unreachable, a step failed): retried soon, then ever less often.
     public static let pass = BackoffPolicy(initial: 0.1, cap: 300)
-    /// Reconnecting the event stream.
-    public static let reconnect = BackoffPolicy(initial: 0.1, cap: 30)
+    /// Reconnecting the event stream: at most a second apart, so an engine that comes back
+    /// is noticed within a second (one connection attempt a second costs the engine nothing).
+    public static let reconnect = BackoffPolicy(initial: 0.1, cap: 1)
 }
 
 /// Per-replica crash-loop backoff, on a clock the caller passes in (seconds on any

@@ -121,6 +121,9 @@ public final class Controller: ServiceLifecycle.Service, Sendable {
         /// Containers the engine said died or stopped, by when (seconds on `now()`): the list
         /// call right after the event can still show them running, and then the pass looks again.
         var recentDeaths: [String: Double] = [:]
+        /// The event stream came back after a break: the engine may have restarted, and
+        /// replicas found stopped by the next pass died with it, not of a crash of their own.
+        var engineReturned = false
         var streamConnected = false
         var lastPassSucceeded = false
         var lastError: String?
@@ -292,6 +295,7 @@ public final class Controller: ServiceLifecycle.Service, Sendable {
                 connections += 1
                 setStream(connected: true)
                 if connections > 1 {
+                    state.withLock { $0.engineReturned = true }
                     metrics.reconnects.increment()
                     logger.info("event stream reconnected", metadata: ["attempts": "\(failures)"])
                 } else {
@@ -529,6 +533,15 @@ public final class Controller: ServiceLifecycle.Service, Sendable {
         var wakeAt: Double?
         var notes: [(PlanStep, Int, Double)] = []
         state.withLock { state in
+            if state.engineReturned {
+                // What stopped while the engine was away stopped with it (a restarted dockerd
+                // stops what it ran): starting those is repair, never a crash loop, so an
+                // engine that restarts often does not push every replica's backoff up.
+                state.engineReturned = false
+                for container in observed.containers where container.state == .exited || container.state == .dead {
+                    state.stoppedByOthers.insert(container.id)
+                }
+            }
             for step in plan.steps {
                 guard let service = step.service, let replica = step.replica else { continue }
                 let key = "\(service):\(replica)"

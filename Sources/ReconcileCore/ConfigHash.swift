@@ -1,3 +1,5 @@
+import Crypto
+
 /// A compact, unambiguous byte encoding of a `ReplicaConfig`, hashed with SHA-256.
 ///
 /// Written by hand rather than through `JSONEncoder` because the planner hashes every
@@ -76,10 +78,46 @@ struct CanonicalWriter {
     }
 }
 
+/// The per-project key of the config hash (docs/security.md). The hash covers secret values,
+/// so that a new secret recreates its replicas; keyed, it tells nobody who reads the labels
+/// whether a guessed secret is the right one, and equal secrets in two projects give
+/// different labels.
+///
+/// `secret` is the content of the project's key file (ReconcileManifest reads or creates it);
+/// the key is HMAC-SHA256(secret, project name), so one key file shared by several projects
+/// still gives each its own key. Never encoded, logged or printed.
+public struct ConfigHashKey: Sendable, Equatable, CustomStringConvertible {
+    let key: SymmetricKey
+
+    public init(secret: [UInt8], project: String) {
+        let derived = HMAC<Crypto.SHA256>.authenticationCode(
+            for: Array("reconcile config-hash v1\u{0}\(project)".utf8), using: SymmetricKey(data: secret))
+        key = SymmetricKey(data: Array(derived))
+    }
+
+    public static func == (a: ConfigHashKey, b: ConfigHashKey) -> Bool {
+        a.key.withUnsafeBytes { x in b.key.withUnsafeBytes { y in x.elementsEqual(y) } }
+    }
+
+    public var description: String { "ConfigHashKey(redacted)" }
+
+    func mac(_ bytes: [UInt8]) -> String {
+        Array(HMAC<Crypto.SHA256>.authenticationCode(for: bytes, using: key)).hexString
+    }
+}
+
 extension ReplicaConfig {
-    /// The config hash stored in `io.reconcile.config-hash`: SHA-256 of the canonical
-    /// encoding, secret values included so that changing a secret recreates the replica.
+    /// The unkeyed config hash: SHA-256 of the canonical encoding, secret values included so
+    /// that changing a secret recreates the replica. What labels held before hashes were
+    /// keyed, and what a project without a key (one built in code) still uses.
     public func hash() -> String { Self.digest(encoding(legacy: false)) }
+
+    /// The config hash stored in `io.reconcile.config-hash`: HMAC-SHA256 of the canonical
+    /// encoding under the project's key; the plain hash when there is no key.
+    public func hash(key: ConfigHashKey?) -> String {
+        guard let key else { return hash() }
+        return key.mac(encoding(legacy: false))
+    }
 
     /// The hash an earlier encoding gave this configuration, when it differs from `hash()`:
     /// that encoding wrote the healthcheck and logging blocks without a presence marker, so

@@ -86,12 +86,14 @@ public enum Naming {
 extension ReplicaConfig {
     /// The labels a replica's container carries: the user's labels, then ours (ours win).
     /// The stored config is masked, so no secret value reaches the engine's labels.
-    public func containerLabels(project: String, service: Service, replica: Int, hash: String? = nil) -> [String: String] {
+    public func containerLabels(
+        project: String, service: Service, replica: Int, hash: String? = nil, key: ConfigHashKey? = nil
+    ) -> [String: String] {
         var labels = self.labels
         labels[LabelKey.project] = project
         labels[LabelKey.service] = service.name
         labels[LabelKey.replica] = String(replica)
-        labels[LabelKey.configHash] = hash ?? self.hash()
+        labels[LabelKey.configHash] = hash ?? self.hash(key: key)
         labels[LabelKey.config] = masked(secrets: service.secretEnv).canonicalJSON()
         if let ids = devices.compactMap(\.deviceIDs).first, !ids.isEmpty {
             labels[LabelKey.gpus] = ids.joined(separator: ",")

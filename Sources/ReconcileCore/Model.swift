@@ -18,6 +18,11 @@ public struct Project: Sendable, Equatable, Codable {
     /// Top-level `secrets` and `configs`, sorted by key; nil when the manifest has none.
     public var secrets: [FileObject]?
     public var configs: [FileObject]?
+    /// The key of the config hash (`ConfigHashKey`); nil for a project built in code, whose
+    /// hashes are plain SHA-256. Not encoded: it never leaves the process.
+    public var hashKey: ConfigHashKey? = nil
+
+    enum CodingKeys: String, CodingKey { case name, services, networks, volumes, extensions, secrets, configs }
 
     public init(
         name: String, services: [Service] = [], networks: [Network] = [], volumes: [Volume] = [],

@@ -54,10 +54,12 @@ extension Project {
 extension ObservedState {
     /// A copy in which a container labelled with the hash an earlier encoding gave its
     /// configuration carries today's hash of that same configuration, so that upgrading
-    /// reconcile recreates nothing that did not change. See `ReplicaConfig.legacyHash()`.
+    /// reconcile recreates nothing that did not change. See `ReplicaConfig.legacyHash()`;
+    /// for a project with a hash key, the unkeyed hash of the same configuration (what
+    /// labels held before hashes were keyed) counts as today's too.
     public func upgradingLegacyHashes(for project: Project) -> ObservedState {
         var copy = self
-        var cache: [String: (legacy: String, current: String)?] = [:]
+        var cache: [String: [(legacy: String, current: String)]] = [:]
         for index in copy.containers.indices {
             let container = copy.containers[index]
             guard container.project == project.name, let hash = container.configHash, let name = container.service,
@@ -69,9 +71,13 @@ extension ObservedState {
                 let cacheKey = devices == nil ? name : key
                 if cache[cacheKey] == nil {
                     let config = ReplicaConfig(service: service, project: project, devices: devices)
-                    cache[cacheKey] = .some(config.legacyHash().map { ($0, config.hash()) })
+                    let current = config.hash(key: project.hashKey)
+                    // The earlier encoding, and with a key the unkeyed hash of both encodings.
+                    var earlier = [config.legacyHash()]
+                    if project.hashKey != nil { earlier.append(config.hash()) }
+                    cache[cacheKey] = earlier.compactMap { $0 }.map { ($0, current) }
                 }
-                if let pair = cache[cacheKey] ?? nil { candidates.append(pair) }
+                candidates.append(contentsOf: cache[cacheKey] ?? [])
             }
             if let match = candidates.first(where: { $0.legacy == hash }) {
                 copy.containers[index].labels[LabelKey.configHash] = match.current

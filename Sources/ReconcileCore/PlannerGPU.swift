@@ -120,7 +120,7 @@ extension Planner {
         let key = service.name + "\u{0}" + (gpus.map { "[" + $0.joined(separator: ",") } ?? "declared")
         if let cached = gpuConfigs[key] { return cached }
         let config = ReplicaConfig(service: service, project: desired, devices: service.devices(placedOn: gpus))
-        let value = (config.masked(secrets: service.secretEnv), config.hash())
+        let value = (config.masked(secrets: service.secretEnv), config.hash(key: desired.hashKey))
         gpuConfigs[key] = value
         return value
     }

@@ -12,7 +12,8 @@ public struct ReplicaCurrency: Sendable {
     let project: Project
     /// The image id replicas must run, when known.
     public let wantedImageID: String?
-    /// The hash of the service's configuration with its devices as declared.
+    /// The hash of the service's configuration with its devices as declared (keyed with the
+    /// project's hash key, as the labels are).
     public let declaredHash: String
     let usesGPUs: Bool
 
@@ -20,7 +21,7 @@ public struct ReplicaCurrency: Sendable {
         self.service = service
         self.project = project
         wantedImageID = service.pinnedImageID ?? observed.images[service.image]
-        declaredHash = ReplicaConfig(service: service, project: project).hash()
+        declaredHash = ReplicaConfig(service: service, project: project).hash(key: project.hashKey)
         usesGPUs = service.devices.contains(where: \.isGPU)
     }
 
@@ -43,7 +44,7 @@ public struct ReplicaCurrency: Sendable {
 
     /// The hash of the service placed on `gpus`.
     public func placedHash(_ gpus: [String]) -> String {
-        ReplicaConfig(service: service, project: project, devices: service.devices(placedOn: gpus)).hash()
+        ReplicaConfig(service: service, project: project, devices: service.devices(placedOn: gpus)).hash(key: project.hashKey)
     }
 }
 

@@ -29,6 +29,9 @@ final class Composer {
         displayNames[absolute] = display
     }
 
+    /// Manifests held in memory by absolute path, read before the disk.
+    var memory: [String: String] = [:]
+
     /// How diagnostics name a file: as given, else relative to the working folder when it
     /// is inside it, else absolute.
     func display(_ absolute: String) -> String {
@@ -41,6 +44,7 @@ final class Composer {
     /// a missing file is reported; nil for a manifest given on the command line.
     func read(_ absolute: String, interpolator: Interpolator, reference: (pos: Position, path: String, text: String)? = nil) -> MNode? {
         let display = self.display(absolute)
+        if let text = memory[absolute] { return parse(text, absolute: absolute, display: display, interpolator: interpolator) }
         var isDirectory: ObjCBool = false
         let exists = FileManager.default.fileExists(atPath: absolute, isDirectory: &isDirectory)
         if let reference, !exists || isDirectory.boolValue {
@@ -48,7 +52,7 @@ final class Composer {
                        isDirectory.boolValue ? "`\(reference.text)` is a folder, not a Compose file" : "no such file `\(reference.text)` (looked at \(absolute))")
             return nil
         }
-        guard let data = FileManager.default.contents(atPath: absolute) else {
+        guard let data = BoundedFile.contents(atPath: absolute) else {
             sink.error(reference?.pos ?? .start(of: display), reference?.path ?? "", "cannot read the file" + (reference == nil ? "" : " \(display)"))
             return nil
         }
@@ -56,6 +60,10 @@ final class Composer {
             sink.error(reference?.pos ?? .start(of: display), reference?.path ?? "", "\(display) is not UTF-8 text")
             return nil
         }
+        return parse(text, absolute: absolute, display: display, interpolator: interpolator)
+    }
+
+    private func parse(_ text: String, absolute: String, display: String, interpolator: Interpolator) -> MNode? {
         if displayNames[absolute] == nil {
             displayNames[absolute] = display
             extraFiles.append(display)

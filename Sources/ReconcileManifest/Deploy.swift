@@ -293,7 +293,7 @@ extension ServiceParser {
         var ext = ServiceExtensions()
         guard let entries = reader.map(node, path) else { return ext }
         reader.checkKeys(
-            entries, path, supported: ["gpu_placement", "gpu", "gpu_memory", "secret_env", "validate", "autoscale"], extensions: false)
+            entries, path, supported: ["gpu_placement", "gpu", "gpu_memory", "secret_env", "validate", "autoscale", "allow"], extensions: false)
         if let n = node["gpu_placement"], let text = reader.choice(n, "\(path).gpu_placement", ["distinct", "shared"]),
            let value = ServiceExtensions.GPUPlacement(rawValue: text) {
             ext.gpuPlacement = value

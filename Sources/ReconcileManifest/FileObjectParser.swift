@@ -80,7 +80,7 @@ extension ProjectParser {
                 var isDirectory: ObjCBool = false
                 if FileManager.default.fileExists(atPath: absolute, isDirectory: &isDirectory), isDirectory.boolValue {
                     parsed.problem = (source.value.pos, at, "`\(text)` is a folder; a \(kind.singular) is one file", hint: "name a file, or mount the folder with `volumes`")
-                } else if let data = FileManager.default.contents(atPath: absolute) {
+                } else if let data = BoundedFile.contents(atPath: absolute) {
                     parsed.object.digest = SHA256.hex(data)
                 } else {
                     parsed.problem = (source.value.pos, at, "the \(kind.singular) file `\(text)` cannot be read (looked at \(absolute))", hint: "create it, or fix the path")

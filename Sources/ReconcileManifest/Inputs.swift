@@ -29,7 +29,7 @@ enum ManifestInputs {
         guard !envFiles.isEmpty else { return SHA256.hex(canonical) }
         var text = canonical
         for file in envFiles {
-            let contents = FileManager.default.contents(atPath: file).map { SHA256.hex(Array($0)) } ?? "missing"
+            let contents = BoundedFile.contents(atPath: file).map { SHA256.hex(Array($0)) } ?? "missing"
             text += "\nenv_file \(file) \(contents)"
         }
         return SHA256.hex(text)

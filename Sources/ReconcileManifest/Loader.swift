@@ -37,6 +37,9 @@ public struct ManifestLoader: Sendable {
     /// Keys only a swarm honours (`deploy.mode: global`, `placement`, `generic_resources`…)
     /// are accepted for `.swarm` and refused otherwise.
     public var target: DeployTarget?
+    /// The security policy's level (docs/security.md): `baseline` refuses what gives a
+    /// container the host; `restricted` also warns on what a hardened container avoids.
+    public var policy: PolicyLevel = .baseline
 
     public init(
         environment: [String: String], profiles: [String] = [], projectName: String? = nil,
@@ -146,7 +149,7 @@ public struct ManifestLoader: Sendable {
     /// entries and `environment`, which wins over the file, as in Compose.
     static func dotEnv(at path: String, display: String, over environment: [String: String], sink: DiagnosticSink) -> [String: String] {
         var env: [String: String] = [:]
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else { return env }
+        guard let data = BoundedFile.contents(atPath: path), let text = String(data: data, encoding: .utf8) else { return env }
         let parsed = DotEnv.parse(text)
         for error in parsed.errors {
             sink.error(Position(file: display, line: error.line, column: 1), "", error.message)
@@ -165,16 +168,44 @@ public struct ManifestLoader: Sendable {
 
     // MARK: - Load
 
+    /// Checks one manifest held in memory as if it were the file `file` in the working
+    /// folder: what it names on disk (`include`, `extends`, `env_file`, secret files) is read
+    /// as usual, but no `.env` is, no build context is read, and no config-hash key file is
+    /// read or created (the key comes from the project name). Never throws; for fuzzing and
+    /// tools that hold the text.
+    public func check(yaml: String, file: String = "compose.yaml") -> (LoadedManifest?, [Diagnostic]) {
+        let sink = DiagnosticSink()
+        let base = workingDirectory ?? FileManager.default.currentDirectoryPath
+        let source = Source(display: file, absolute: PathTools.resolve(file, against: base))
+        var files = [file]
+        let manifest = load(
+            files: [source], projectDirectory: (source.absolute as NSString).deletingLastPathComponent, memory: yaml, sink: sink,
+            displayNames: &files)
+        let diagnostics = Self.sorted(sink.diagnostics, fileOrder: files)
+        if diagnostics.contains(where: { $0.severity == .error }) { return (nil, diagnostics) }
+        guard var manifest else { return (nil, diagnostics) }
+        manifest.warnings = diagnostics
+        return (manifest, diagnostics)
+    }
+
     private func run(paths: [String], sink: DiagnosticSink, files displayNames: inout [String]) -> LoadedManifest? {
         let (files, projectDirectoryFound) = sources(paths, sink: sink)
         displayNames = files.map(\.display)
         guard let projectDirectory = projectDirectoryFound, !files.isEmpty else { return nil }
-        let env = interpolationEnvironment(projectDirectory: projectDirectory, sink: sink)
+        return load(files: files, projectDirectory: projectDirectory, memory: nil, sink: sink, displayNames: &displayNames)
+    }
+
+    /// `memory`: the text of the one file, which is not read from disk.
+    private func load(
+        files: [Source], projectDirectory: String, memory: String?, sink: DiagnosticSink, displayNames: inout [String]
+    ) -> LoadedManifest? {
+        let env = memory == nil ? interpolationEnvironment(projectDirectory: projectDirectory, sink: sink) : environment
         let interpolator = Interpolator(environment: env, sink: sink)
 
         // `include` and `extends` are applied per file, before the files merge, as in Compose.
         let composer = Composer(sink: sink, base: workingDirectory ?? FileManager.default.currentDirectoryPath)
         for file in files { composer.register(absolute: file.absolute, display: file.display) }
+        if let memory, let file = files.first { composer.memory[file.absolute] = memory }
         var merged: MNode?
         for file in files {
             guard let tree = composer.read(file.absolute, interpolator: interpolator) else { continue }
@@ -188,10 +219,14 @@ public struct ManifestLoader: Sendable {
         let envFiles = ManifestInputs.envFiles(of: root, projectDirectory: projectDirectory)
 
         let defaultName = (projectDirectory as NSString).lastPathComponent
-        let parser = ProjectParser(
+        var parser = ProjectParser(
             reader: Reader(sink: sink), environment: env, projectDirectory: projectDirectory, profiles: profiles,
             projectNameOverride: projectName, defaultName: defaultName, target: target)
-        guard let project = parser.parse(root) else { return nil }
+        parser.resolveBuilds = memory == nil
+        guard var project = parser.parse(root) else { return nil }
+        SecurityPolicy(sink: sink, level: policy, environment: env).check(root: root, project: project)
+        project.hashKey = memory != nil ? ConfigHashKey(secret: [], project: project.name) : HashKeyFile.key(
+            project: project.name, root: root, projectDirectory: projectDirectory, environment: env, sink: sink, reader: Reader(sink: sink))
         // The content of secret and config files is not in the tree: their digests are.
         let fileObjects = ((project.secrets ?? []) + (project.configs ?? [])).filter { $0.source == .file }
         let contentDigests = fileObjects.map { $0.digest ?? "" }

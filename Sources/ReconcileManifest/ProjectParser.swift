@@ -11,6 +11,8 @@ struct ProjectParser {
     let defaultName: String
     /// `--target`; nil reads `x-reconcile.target`.
     var target: DeployTarget? = nil
+    /// Whether `build:` contexts are read and digested (not for a manifest checked from memory).
+    var resolveBuilds = true
     var sink: DiagnosticSink { reader.sink }
 
     static let topLevelKeys = ["name", "services", "volumes", "networks", "version", "secrets", "configs", "x-reconcile"]
@@ -74,7 +76,7 @@ struct ProjectParser {
             sink.warning(root["services"]?.pos ?? root.pos, "services", "the manifest declares no service")
         }
 
-        if let name {
+        if let name, resolveBuilds {
             let resolver = BuildResolver(sink: sink, project: name, cacheDirectory: BuildResolver.cacheDirectory(environment))
             for index in parsed.indices where isActive(parsed[index].service) { resolver.resolve(&parsed[index]) }
         }
@@ -243,7 +245,7 @@ struct ProjectParser {
     private func projectExtensions(_ node: MNode, _ path: String) -> ProjectExtensions {
         var ext = ProjectExtensions()
         guard let entries = reader.map(node, path) else { return ext }
-        reader.checkKeys(entries, path, supported: ["gpus", "history_limit", "target"], extensions: false)
+        reader.checkKeys(entries, path, supported: ["gpus", "history_limit", "target", "allow", "hash_key_file"], extensions: false)
         if let n = node["history_limit"] { ext.historyLimit = reader.int(n, "\(path).history_limit", min: 1) }
         if let n = node["target"], let text = reader.choice(n, "\(path).target", DeployTarget.allCases.map(\.rawValue)) {
             ext.target = DeployTarget(rawValue: text)

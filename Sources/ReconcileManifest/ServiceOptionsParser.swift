@@ -398,7 +398,7 @@ extension ServiceParser {
         for (index, file) in files.enumerated() {
             let pos = node.items?[index].pos ?? node.pos
             let full = PathTools.resolve(file, against: context.projectDirectory)
-            guard let data = FileManager.default.contents(atPath: full), let text = String(data: data, encoding: .utf8) else {
+            guard let data = BoundedFile.contents(atPath: full), let text = String(data: data, encoding: .utf8) else {
                 sink.error(pos, path, "cannot read the label file \(file) (looked at \(full))")
                 continue
             }

@@ -265,7 +265,7 @@ struct ServiceParser {
         }
         for spec in specs {
             let full = PathTools.resolve(spec.path, against: context.projectDirectory)
-            guard let data = FileManager.default.contents(atPath: full), let text = String(data: data, encoding: .utf8) else {
+            guard let data = BoundedFile.contents(atPath: full), let text = String(data: data, encoding: .utf8) else {
                 if spec.required {
                     sink.error(spec.pos, spec.keyPath, "env_file `\(spec.path)` cannot be read (looked at \(full))",
                                hint: "create it, or use the long form with `required: false`")

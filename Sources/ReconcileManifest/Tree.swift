@@ -83,8 +83,21 @@ struct MEntry: Sendable, Equatable {
 }
 
 enum TreeBuilder {
+    /// The most bytes a manifest file may have: Compose files are a few KiB; this bounds the
+    /// time and memory a hostile or broken file can cost before anything is parsed.
+    static let maximumBytes = 2 << 20
+    /// The most values (scalars, maps, lists) one document may expand to, aliases expanded:
+    /// an alias bomb (nine levels of nine-way aliases: 9^9 values from 1 KiB) stops here,
+    /// in well under a second and a few MiB.
+    static let maximumValues = 100_000
+
     /// Parses one YAML document into an `MNode`, or reports why it cannot.
     static func parse(yaml: String, file: String, sink: DiagnosticSink) -> MNode? {
+        if yaml.utf8.count > maximumBytes {
+            sink.error(.start(of: file), "", "the file has \(yaml.utf8.count) bytes, more than the \(maximumBytes >> 20) MiB a manifest may have",
+                       hint: "split it with `include`, or check that this is the file you meant")
+            return nil
+        }
         let root: Node?
         do {
             // The basic resolver: the tree keeps each scalar's text and style and the values
@@ -103,7 +116,28 @@ enum TreeBuilder {
             // An empty file is an empty manifest.
             return MNode(.mapping([]), .start(of: file))
         }
-        return convert(root, file: file, path: "", sink: sink)
+        var budget = Budget(left: maximumValues)
+        var path: [Step] = []
+        let tree = convert(root, file: file, path: &path, sink: sink, budget: &budget)
+        if budget.exceeded {
+            sink.error(.start(of: file), "", "the document expands to more than \(maximumValues) values through its aliases (`*name`)",
+                       hint: "an alias bomb? Use fewer nested aliases")
+            return nil
+        }
+        return tree
+    }
+
+    /// How many more values a document may expand to.
+    struct Budget {
+        var left: Int
+        var exceeded = false
+
+        /// Takes one value; false (and nothing more is converted) once the budget is spent.
+        mutating func take() -> Bool {
+            if left == 0 { exceeded = true; return false }
+            left -= 1
+            return true
+        }
     }
 
     private static func report(_ error: YamlError, file: String, sink: DiagnosticSink) {
@@ -135,7 +169,26 @@ enum TreeBuilder {
         return name.hasPrefix("!") && !name.hasPrefix("!!") ? name : nil
     }
 
-    private static func convert(_ node: Node, file: String, path: String, sink: DiagnosticSink) -> MNode {
+    /// One step of the key path to a value; joined into text only for a diagnostic, since
+    /// building every value's path would cost more than converting it.
+    enum Step {
+        case key(String)
+        case index(Int)
+
+        static func text(_ steps: [Step]) -> String {
+            var out = ""
+            for step in steps {
+                switch step {
+                case .key(let key): out += out.isEmpty ? key : "." + key
+                case .index(let index): out += "[\(index)]"
+                }
+            }
+            return out
+        }
+    }
+
+    private static func convert(_ node: Node, file: String, path: inout [Step], sink: DiagnosticSink, budget: inout Budget) -> MNode {
+        guard budget.take() else { return MNode(.scalar(.init(text: "", plain: true)), .start(of: file)) }
         switch node {
         case .scalar(let scalar):
             let plain = scalar.style == .plain || scalar.style == .any
@@ -145,8 +198,12 @@ enum TreeBuilder {
         case .alias(let alias):
             return MNode(.scalar(.init(text: "", plain: true)), position(alias.mark, file))
         case .sequence(let sequence):
-            let items = sequence.enumerated().map { index, item in
-                convert(item, file: file, path: "\(path)[\(index)]", sink: sink)
+            var items: [MNode] = []
+            items.reserveCapacity(sequence.count)
+            for (index, item) in sequence.enumerated() {
+                path.append(.index(index))
+                items.append(convert(item, file: file, path: &path, sink: sink, budget: &budget))
+                path.removeLast()
             }
             return MNode(.sequence(items), position(sequence.mark, file), tag: localTag(sequence.tag))
         case .mapping(let mapping):
@@ -155,12 +212,13 @@ enum TreeBuilder {
             for (keyNode, valueNode) in mapping {
                 let keyPos = position(keyNode.mark, file)
                 guard case .scalar(let keyScalar) = keyNode else {
-                    sink.error(keyPos, path, "map keys must be plain strings, got \(keyNode.mapping != nil ? "a map" : "a list")")
+                    sink.error(keyPos, Step.text(path), "map keys must be plain strings, got \(keyNode.mapping != nil ? "a map" : "a list")")
                     continue
                 }
                 let key = keyScalar.string
-                let childPath = path.isEmpty ? key : "\(path).\(key)"
-                let value = convert(valueNode, file: file, path: childPath, sink: sink)
+                path.append(.key(key))
+                defer { path.removeLast() }
+                let value = convert(valueNode, file: file, path: &path, sink: sink, budget: &budget)
                 if key == "<<" && keyScalar.style == .plain {
                     // YAML merge key: the referenced maps supply keys this map does not set itself.
                     let sources = value.items ?? [value]
@@ -170,7 +228,7 @@ enum TreeBuilder {
                                 merged.append(entry)
                             }
                         } else {
-                            sink.error(source.pos, childPath, "a `<<` merge key needs a map or a list of maps, got \(source.kindDescription)")
+                            sink.error(source.pos, Step.text(path), "a `<<` merge key needs a map or a list of maps, got \(source.kindDescription)")
                         }
                     }
                     continue

@@ -26,7 +26,7 @@ public struct ContainerSpec: Sendable {
         surgeName: String? = nil, hostPorts: [Int]? = nil
     ) {
         let config = ReplicaConfig(service: service, project: project, devices: devices)
-        var labels = config.containerLabels(project: project.name, service: service, replica: replica)
+        var labels = config.containerLabels(project: project.name, service: service, replica: replica, key: project.hashKey)
         labels[LabelKey.version] = "1"
         if let surgeName { labels[LabelKey.surge] = surgeName }
         self.name = surgeName ?? name

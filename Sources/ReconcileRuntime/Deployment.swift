@@ -226,7 +226,7 @@ extension History {
                 if let replica = container.replica { gpus[String(replica)] = container.gpuDeviceIDs.sorted() }
             }
             let imageID = service.pinnedImageID ?? observed.images[service.image] ?? replicas.first?.imageID ?? ""
-            let hash = replicas.first?.configHash ?? ReplicaConfig(service: service, project: project).hash()
+            let hash = replicas.first?.configHash ?? ReplicaConfig(service: service, project: project).hash(key: project.hashKey)
             return Revision.ServiceRecord(
                 name: service.name, image: service.image, imageID: imageID, configHash: hash, replicas: service.replicas, gpus: gpus)
         }

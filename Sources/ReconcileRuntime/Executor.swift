@@ -414,7 +414,7 @@ public struct Executor: Sendable {
     private func gateFailure(_ id: String, _ what: String) async -> ExecutionError {
         var message = "health gate failed: the new container \(what)"
         if let chunks = try? await client.containerLogs(id, tail: 10) {
-            let text = chunks.map { String(decoding: $0.bytes, as: UTF8.self) }.joined()
+            let text = SecretRedactor(project: project).redact(chunks.map { String(decoding: $0.bytes, as: UTF8.self) }.joined())
                 .split(separator: "\n").suffix(10).map { "    | \($0)" }.joined(separator: "\n")
             if !text.isEmpty { message += "; last log lines:\n" + text }
         }

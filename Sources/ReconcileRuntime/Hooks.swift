@@ -21,7 +21,8 @@ extension Executor {
                 state = try await client.inspectExec(exec)
             }
             guard let code = state.exitCode, code == 0 else {
-                let text = LogDemultiplexer.demultiplex(output).map { String(decoding: $0.bytes, as: UTF8.self) }.joined()
+                let text = SecretRedactor(project: project).redact(
+                    LogDemultiplexer.demultiplex(output).map { String(decoding: $0.bytes, as: UTF8.self) }.joined())
                 let tail = text.split(separator: "\n").suffix(5).joined(separator: "\n")
                 throw ExecutionError(
                     "\(kind) hook `\(hook.command.joined(separator: " "))` in \(container) "

@@ -167,8 +167,9 @@ public struct Validator: Sendable {
             let exit = try await client.waitContainer(created.id, timeout: .seconds(Int64(timeout.rounded(.up))))
             let chunks = try await client.containerLogs(created.id, tty: false)
             try? await client.removeContainer(created.id, force: true)
-            let stdout = chunks.filter { $0.stream == .stdout }.map(\.text).joined()
-            let stderr = chunks.filter { $0.stream != .stdout }.map(\.text).joined()
+            let redactor = SecretRedactor(project: project)
+            let stdout = redactor.redact(chunks.filter { $0.stream == .stdout }.map(\.text).joined())
+            let stderr = redactor.redact(chunks.filter { $0.stream != .stdout }.map(\.text).joined())
             return BundledWorkload.jobRun(target: target, gpus: gpus, exitCode: Int(exit.statusCode), stdout: stdout, stderr: stderr)
         } catch {
             try? await client.removeContainer(created.id, force: true)

@@ -44,7 +44,7 @@ public struct InMemoryHost: Sendable {
                 if step.action == .recreate { state.containers.removeAll { $0.id == step.containerID } }
                 guard let name = step.service, let service = desired.service(named: name), let replica = step.replica else { continue }
                 let config = ReplicaConfig(service: service, project: desired, devices: step.gpus.map { service.devices(placedOn: $0) })
-                let labels = config.containerLabels(project: desired.name, service: service, replica: replica)
+                let labels = config.containerLabels(project: desired.name, service: service, replica: replica, key: desired.hashKey)
                 state.containers.append(
                     ObservedContainer(
                         id: newID(), name: step.containerName ?? "", labels: labels,

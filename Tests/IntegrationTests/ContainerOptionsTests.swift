@@ -30,6 +30,8 @@ func optionsStack(somaxconn: Int = 1024) -> String {
           - command: ["sh", "-c", "echo started > /tmp/post-start"]
         pre_stop:
           - command: ["sh", "-c", "echo stopping >> /hooks/pre-stop"]
+        x-reconcile:
+          allow: ["device:/dev/null"]
       sidecar:
         image: \(ProjectFixture.image1)
         command: ["sleep", "100000"]

@@ -297,6 +297,9 @@ struct ControllerTests {
                       - source: controller_token
                         uid: "10001"
                         mode: 0400
+                    x-reconcile:
+                      # It manages containers: the socket is what it is for.
+                      allow: [docker-socket]
                 secrets:
                   controller_token:
                     content: "\(UUID().uuidString)"

@@ -23,8 +23,9 @@ struct ProjectFixture: Sendable {
 
     var manifestPath: String { directory.appendingPathComponent("compose.yaml").path }
 
-    static func run(_ prefix: String, _ body: (ProjectFixture) async throws -> Void) async throws {
-        guard let host = ProcessInfo.processInfo.environment[hostVariable], !host.isEmpty else {
+    /// `host`: an engine other than the shared test daemon (the fault tests' own).
+    static func run(_ prefix: String, host explicit: String? = nil, _ body: (ProjectFixture) async throws -> Void) async throws {
+        guard let host = explicit ?? ProcessInfo.processInfo.environment[hostVariable], !host.isEmpty else {
             Issue.record("\(hostVariable) is not set: run these tests through scripts/with-test-dockerd (scripts/test does)")
             return
         }

@@ -63,6 +63,8 @@ struct ContainerOptionsTests {
                 environment: {A: "1"}
             pre_stop:
               - command: ["sh", "-c", "echo bye"]
+            x-reconcile:
+              allow: [privileged, host-pid, host-uts, host-userns, device]
             """)
         let o = try #require(s.options)
         #expect(o.containerName == "my-api")
@@ -109,6 +111,7 @@ struct ContainerOptionsTests {
               host:
                 image: x
                 network_mode: host
+                x-reconcile: {allow: [host-network]}
             """)
         let sidecar = try #require(project.service(named: "sidecar"))
         #expect(sidecar.networks.isEmpty)

@@ -149,6 +149,7 @@ struct ServiceKeyTests {
               - type: tmpfs
                 target: /cache
                 tmpfs: {size: 64m, mode: 1777}
+            x-reconcile: {allow: [sensitive-bind]}
             """, top: "volumes:\n  data: {}\n")
         #expect(s.mounts == [
             Mount(type: .volume, source: "data", target: "/data", readOnly: true),
@@ -271,6 +272,7 @@ struct ServiceKeyTests {
             cap_add: [SYS_PTRACE, NET_ADMIN]
             cap_drop: [ALL]
             runtime: runc
+            x-reconcile: {allow: [host-ipc, capability]}
             """)
         #expect(s.restart == "unless-stopped")
         #expect(s.workingDir == "/app")

@@ -68,6 +68,7 @@ struct ConversionTests {
                 image: reconcile-test/busybox:1
                 ports: ["127.0.0.1:18081:80"]
                 privileged: true
+                x-reconcile: {allow: [privileged]}
             """)
         #expect(d.problems.contains { $0.description.hasPrefix("services.web.ports[0]: a host IP cannot be published on Swarm") })
         #expect(d.problems.contains { $0.description.hasPrefix("services.web.privileged: not supported by Swarm services") })

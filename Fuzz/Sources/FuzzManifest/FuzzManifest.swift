@@ -1,0 +1,25 @@
+import CFuzzer
+import Foundation
+import ReconcileManifest
+
+/// An empty folder the manifest is loaded from: what it names on disk is not there.
+let workingDirectory: String = {
+    let path = NSTemporaryDirectory() + "reconcile-fuzz-\(getpid())"
+    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}()
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzOne(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
+    let bytes = start.map { Array(UnsafeBufferPointer(start: $0, count: count)) } ?? []
+    ManifestFuzzing.manifest(bytes, workingDirectory: workingDirectory)
+    return 0
+}
+
+/// The executable's entry point (SwiftPM points `main` at `<Module>_main`): libFuzzer's driver.
+@_cdecl("FuzzManifest_main")
+public func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    var count = argc
+    var arguments = argv
+    return LLVMFuzzerRunDriver(&count, &arguments) { data, size in fuzzOne(data, size) }
+}
