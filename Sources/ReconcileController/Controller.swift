@@ -533,10 +533,12 @@ public final class Controller: ServiceLifecycle.Service, Sendable {
         var wakeAt: Double?
         var notes: [(PlanStep, Int, Double)] = []
         state.withLock { state in
-            if state.engineReturned {
+            if state.engineReturned || !state.streamConnected {
                 // What stopped while the engine was away stopped with it (a restarted dockerd
                 // stops what it ran): starting those is repair, never a crash loop, so an
-                // engine that restarts often does not push every replica's backoff up.
+                // engine that restarts often does not push every replica's backoff up. The
+                // same holds while the event stream is down (a pass can see the engine again
+                // before the stream reconnects): no `die` was heard, so no crash is counted.
                 state.engineReturned = false
                 for container in observed.containers where container.state == .exited || container.state == .dead {
                     state.stoppedByOthers.insert(container.id)
