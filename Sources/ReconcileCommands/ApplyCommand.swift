@@ -100,11 +100,13 @@ struct ApplyCommand: AsyncParsableCommand {
         let observer = Observer(client: client)
         let options = PlanOptions(prune: prune, gateTimeout: timeout)
         // Without the lock first: a host that already matches is told so without taking it.
-        let unlocked = try plan(desired: project, observed: try await observer.observe(project: project), options: options)
+        let seen = try await observer.observe(project: project)
+        let unlocked = try plan(desired: project, observed: seen, options: options)
         if unlocked.isEmpty {
             // Nothing to change needs no lock; but a lock left by an apply that was killed (its
             // holder gone from this host) is cleared on the way, so none outlives its holder.
-            if (try? await client.inspectVolume(EngineLock.volumeName(project: project.name))) != nil,
+            // The observation lists the lock volume (it carries the project's label): no extra request.
+            if seen.volumes.contains(where: { $0.name == EngineLock.volumeName(project: project.name) }),
                let stale = try? await EngineLock.acquire(client: client, project: project.name, purpose: "apply") {
                 await stale.release()
             }

@@ -28,8 +28,13 @@ struct LockContentionTests {
     @Test("100 applies started together: exactly one wins, every other one names the holder")
     func hundred() async throws {
         try await ProjectFixture.run("lock100") { f in
-            // The winner's gate holds the lock long enough for 100 debug binaries to start on two cores.
-            try f.write(Self.slow.replacingOccurrences(of: "ROUND_VALUE", with: "1").replacingOccurrences(of: "sleep 4;", with: "sleep 15;"))
+            // Round 1 runs first; the 100 applies then all plan a recreate for round 2, whose
+            // health gate (ready after 15 s) holds the winner's lock long enough for 100 debug
+            // binaries to start on two cores. A create has no gate, so a cold apply would not.
+            try f.write(Self.slow.replacingOccurrences(of: "ROUND_VALUE", with: "1"))
+            let setup = try f.reconcile("apply", "--yes")
+            #expect(setup.status == 0, "\(setup.stdout)\(setup.stderr)")
+            try f.write(Self.slow.replacingOccurrences(of: "ROUND_VALUE", with: "2").replacingOccurrences(of: "sleep 4;", with: "sleep 15;"))
             // A barrier: each process waits for a file, and all go once it exists.
             let go = f.directory.appendingPathComponent("go").path
             var processes: [(Process, Pipe, Pipe)] = []
