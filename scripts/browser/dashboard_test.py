@@ -24,6 +24,7 @@ from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
+from selenium.common.exceptions import StaleElementReferenceException
 
 RESULTS = []
 
@@ -31,7 +32,15 @@ RESULTS = []
 def check(name, body):
     started = time.monotonic()
     try:
-        body()
+        # A live update may swap <main> while a check reads it (the page is doing its job):
+        # an element read across that swap is stale, and the check reads the new page again.
+        for attempt in range(3):
+            try:
+                body()
+                break
+            except StaleElementReferenceException:
+                if attempt == 2:
+                    raise
     except Exception as error:  # noqa: BLE001 - every failure is reported, then counted
         RESULTS.append((name, False))
         print(f"FAILED {name}: {error}", flush=True)
