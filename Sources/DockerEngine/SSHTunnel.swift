@@ -25,7 +25,7 @@ final class SSHTunnel: Sendable {
         }
         directory = String(cString: made)
         localSocket = directory + "/docker.sock"
-        guard let ssh = Self.executable("ssh") else {
+        guard let ssh = ExecutableSearch.find("ssh") else {
             throw DockerConfigurationError("cannot reach \(destination): there is no `ssh` on PATH (install openssh-client)")
         }
         let process = Process()
@@ -89,10 +89,12 @@ final class SSHTunnel: Sendable {
         }
         try? FileManager.default.removeItem(atPath: directory)
     }
+}
 
-    static func executable(_ name: String) -> String? {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        for folder in path.split(separator: ":") {
+/// Finds a program on a `PATH`, as a shell would: for `ssh` here, for `nvidia-smi` in the runtime.
+public enum ExecutableSearch {
+    public static func find(_ name: String, path: String? = ProcessInfo.processInfo.environment["PATH"]) -> String? {
+        for folder in (path ?? "/usr/bin:/bin").split(separator: ":") {
             let candidate = "\(folder)/\(name)"
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
         }

@@ -94,7 +94,8 @@ func carryOutDestroy(_ plan: Plan, project: Project, client: DockerClient, optio
     let result = await Executor(client: client, project: project, emit: { view.handle($0) }).run(plan)
     view.finish()
     var extra: [String] = []
-    for job in try await client.listContainers(all: true, filters: .label(LabelKey.validation, project.name)) {
+    let jobs = try await client.listContainers(all: true, filters: .label(LabelKey.validation, project.name))
+    for job in jobs {
         try? await client.removeContainer(job.id, force: true)
         extra.append("validation job \(job.name ?? job.id)")
     }
@@ -109,7 +110,7 @@ func carryOutDestroy(_ plan: Plan, project: Project, client: DockerClient, optio
     case .json:
         var report = DestroyReport(report: ApplyReport(plan: plan, result: result))
         report.removedHistory = historyRemoved
-        report.removedValidationJobs = extra.filter { $0.hasPrefix("validation job") }.count
+        report.removedValidationJobs = jobs.count
         try Console.json(report)
     case .text:
         for name in removed.sorted() { Console.out("  - \(name)") }

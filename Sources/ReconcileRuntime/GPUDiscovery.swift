@@ -111,13 +111,7 @@ public struct GPUDiscovery: Sendable {
         return out
     }
 
-    private func executable(_ name: String) -> String? {
-        for directory in (environment["PATH"] ?? "").split(separator: ":") {
-            let path = "\(directory)/\(name)"
-            if FileManager.default.isExecutableFile(atPath: path) { return path }
-        }
-        return nil
-    }
+    private func executable(_ name: String) -> String? { ExecutableSearch.find(name, path: environment["PATH"] ?? "") }
 
     /// Runs `path` and returns its standard output; kills it (SIGTERM, then SIGKILL a second
     /// later) and throws when it takes longer than `timeout`.
